@@ -1,0 +1,21 @@
+/**
+ * Bundles the workflow code once at build time (`dist/workflow-bundle.js`), so workers start fast and tests
+ * and replay use exactly the code production runs.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { projectRoot } from '../src/embedded/project-root.js';
+import { WORKFLOW_BUNDLE_PATH } from '../src/worker/workflow-bundle.js';
+
+async function main(): Promise<void> {
+  const workflowsPath = path.join(projectRoot(), 'dist', 'src', 'workflows', 'index.js');
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: undefined });
+  writeFileSync(WORKFLOW_BUNDLE_PATH(), code);
+  console.log(`workflow bundle: ${path.relative(projectRoot(), WORKFLOW_BUNDLE_PATH())} (${Math.round(code.length / 1024)} KiB)`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

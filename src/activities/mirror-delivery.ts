@@ -1,0 +1,41 @@
+import { recordDeliveryCreated, recordDeliveryFinished } from '../store/deliveries.js';
+import { findWebhook } from '../store/webhooks.js';
+import type { MirrorDeliveryInput } from '../workflows/messages.js';
+import type { ActivityDeps } from './create-activities.js';
+
+/**
+ * The sidecar that keeps the delivery table in step with the workflow: one row per delivery, written when a
+ * run starts and when it ends (attempts write their own state as they happen). Idempotent: retried or
+ * replayed calls leave the same row.
+ */
+export function createMirrorDelivery({ store, clock }: Pick<ActivityDeps, 'store' | 'clock'>) {
+  return async function mirrorDelivery(input: MirrorDeliveryInput): Promise<void> {
+    if (input.phase === 'created') {
+      // The URL is not in the workflow input (it may carry a token); the row records the webhook's current one.
+      const webhook = await findWebhook(store, input.webhookId);
+      await recordDeliveryCreated(
+        store,
+        {
+          deliveryId: input.deliveryId,
+          tenantId: input.tenantId,
+          webhookId: input.webhookId,
+          eventId: input.eventId,
+          eventType: input.eventType,
+          eventTimeMs: input.eventTimeMs,
+          url: webhook?.url ?? '',
+          method: webhook?.method ?? 'POST',
+          payload: input.payload,
+          workflowId: input.workflowId,
+          runId: input.runId,
+        },
+        clock(),
+      );
+      return;
+    }
+    await recordDeliveryFinished(
+      store,
+      { deliveryId: input.deliveryId, runId: input.runId, status: input.phase, responseCode: input.responseCode, error: input.error },
+      clock(),
+    );
+  };
+}

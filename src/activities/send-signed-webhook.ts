@@ -1,0 +1,116 @@
+import { activityInfo, ApplicationFailure, cancellationSignal } from '@temporalio/activity';
+import { buildSignedRequest } from '../signing/build-request.js';
+import { recordAttemptFinished, recordAttemptStarted, type AttemptOutcome } from '../store/deliveries.js';
+import { disableWebhook, findWebhookForSending } from '../store/webhooks.js';
+import { FailureType, type AttemptFailureDetails, type SendSignedWebhookInput, type SendSignedWebhookResult } from '../workflows/messages.js';
+import { classifyAttempt } from './classify-response.js';
+import type { ActivityDeps } from './create-activities.js';
+import { HttpAttemptError, performHttpAttempt, type HttpAttemptResult } from './http-attempt.js';
+import { nextRetryDelayMs } from './retry-schedule.js';
+
+/**
+ * One signed HTTP attempt per activity attempt. Temporal retries the activity; this code decides how long to
+ * wait (Herald's schedule, jitter, Retry-After) through `nextRetryDelay`, and which failures are final.
+ * Secrets and custom headers are read here, at send time, and never leave this function: failures carry only
+ * the status code and a short reason.
+ */
+export function createSendSignedWebhook(deps: ActivityDeps) {
+  return async function sendSignedWebhook(input: SendSignedWebhookInput): Promise<SendSignedWebhookResult> {
+    const { attempt } = activityInfo();
+    const { store, clock, logger } = deps;
+    const fail = (type: FailureType, error: string, responseCode: number | null, nonRetryable: boolean, nextRetryDelayMs?: number): never => {
+      const details: AttemptFailureDetails = { attempt, responseCode, error };
+      throw ApplicationFailure.create({
+        type,
+        message: error,
+        nonRetryable,
+        details: [details],
+        ...(nextRetryDelayMs !== undefined ? { nextRetryDelay: nextRetryDelayMs } : {}),
+      });
+    };
+
+    const webhook = await findWebhookForSending(store, input.webhookId, clock());
+    if (!webhook) return fail(FailureType.WebhookUnavailable, `webhook ${input.webhookId} was deleted`, null, true);
+    if (!webhook.active) return fail(FailureType.WebhookUnavailable, `webhook ${input.webhookId} is disabled (${webhook.disabledReason ?? 'by an operator'})`, null, true);
+
+    const startedAt = clock();
+    // Compare-and-set on (run, open status): a cancelled or redelivered delivery must not send again.
+    const mine = await recordAttemptStarted(store, { deliveryId: input.deliveryId, runId: input.runId, attempt, url: webhook.url }, startedAt);
+    if (!mine) return fail(FailureType.Superseded, 'the delivery is no longer open for this run', null, true);
+
+    const request = buildSignedRequest({
+      scheme: webhook.signatureScheme,
+      eventId: input.eventId,
+      eventType: input.eventType,
+      eventTimeMs: input.eventTimeMs,
+      deliveryId: input.deliveryId,
+      attempt,
+      payload: input.payload,
+      secrets: webhook.secrets,
+      customHeaders: webhook.headers,
+      nowMs: startedAt,
+      userAgent: deps.userAgent,
+    });
+
+    let response: HttpAttemptResult | undefined;
+    let failure: HttpAttemptError | undefined;
+    try {
+      response = await performHttpAttempt({
+        url: webhook.url,
+        method: webhook.method,
+        headers: request.headers,
+        body: request.body,
+        timeoutMs: webhook.timeoutMs,
+        dispatcher: deps.dispatcher,
+        signal: cancellationSignal(),
+      });
+    } catch (err) {
+      if (!(err instanceof HttpAttemptError)) throw err;
+      if (err.kind === 'aborted') throw err; // Temporal cancelled us: not a delivery outcome.
+      failure = err;
+    }
+
+    const verdict = classifyAttempt(response ?? failure!, clock());
+    const responseCode = response?.status ?? null;
+    const durationMs = response?.durationMs ?? failure?.durationMs ?? null;
+    const error = verdict.outcome === 'success' ? null : verdict.reason;
+    const retryDelay =
+      verdict.outcome === 'retry'
+        ? nextRetryDelayMs({ schedule: webhook.retrySchedule, attempt, jitter: webhook.retryJitter, random: deps.random, retryAfterMs: verdict.retryAfterMs })
+        : undefined;
+    const lastAllowed = attempt >= input.maxAttempts;
+    const willRetry = retryDelay !== undefined && !lastAllowed;
+    const outcome: AttemptOutcome = verdict.outcome === 'retry' ? (willRetry ? 'retry' : 'dead') : failure?.kind === 'refused' ? 'refused' : verdict.outcome;
+
+    await recordAttemptFinished(
+      store,
+      {
+        deliveryId: input.deliveryId,
+        runId: input.runId,
+        attempt,
+        startedAt,
+        durationMs,
+        responseCode,
+        responseBody: response?.responseBody ?? null,
+        error,
+        outcome,
+        nextRetryAt: willRetry ? clock() + retryDelay : null,
+      },
+      clock(),
+    );
+    logger.info({ deliveryId: input.deliveryId, webhookId: input.webhookId, attempt, responseCode, durationMs, outcome }, 'delivery attempt');
+
+    switch (verdict.outcome) {
+      case 'success':
+        return { attempt, responseCode: responseCode!, durationMs: durationMs ?? 0 };
+      case 'gone':
+        await disableWebhook(store, webhook.id, `410 Gone from ${new URL(webhook.url).host} on delivery ${input.deliveryId}`, clock());
+        return fail(FailureType.Gone, verdict.reason, responseCode, true);
+      case 'dead':
+        return fail(failure?.kind === 'refused' ? FailureType.EgressRefused : FailureType.Rejected, verdict.reason, responseCode, true);
+      case 'retry':
+        if (!willRetry) return fail(FailureType.RetriesExhausted, `${verdict.reason} (attempt ${attempt} of ${input.maxAttempts}; retries exhausted)`, responseCode, true);
+        return fail(FailureType.AttemptFailed, verdict.reason, responseCode, false, retryDelay);
+    }
+  };
+}

@@ -1,0 +1,121 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Herald's configuration, read once from the environment at each entry point (npm start, the worker, the
+ * CLI) and passed down. Nothing below an entry point reads process.env. An invalid value stops the start with
+ * a message naming the variable and the reason.
+ */
+export interface Config {
+  dataDir: string;
+  /** Set when Herald should use an existing Temporal cluster instead of starting the embedded dev server. */
+  temporalAddress: string | undefined;
+  temporalNamespace: string;
+  temporalPort: number;
+  uiPort: number;
+  taskQueue: string;
+  apiHost: string;
+  apiPort: number;
+  databaseUrl: string;
+  /** HERALD_EGRESS_ALLOW: targets the SSRF guard lets through although they are not public. */
+  egressAllow: string;
+  maxPayloadBytes: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly variable: string, readonly reason: string) {
+    super(`invalid configuration: ${variable} ${reason}`);
+  }
+}
+
+const port = (name: string, fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 65535) {
+        ctx.addIssue({ code: 'custom', message: `must be a TCP port (1-65535), got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    })
+    .describe(name);
+
+const positiveInt = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) {
+        ctx.addIssue({ code: 'custom', message: `must be a positive integer, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const nonEmpty = (fallback: string) => z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? fallback : v.trim()));
+
+const EnvSchema = z.object({
+  HERALD_DATA_DIR: nonEmpty('.herald'),
+  TEMPORAL_ADDRESS: z.string().optional().transform((v) => (v?.trim() ? v.trim() : undefined)),
+  TEMPORAL_NAMESPACE: nonEmpty('default'),
+  HERALD_TEMPORAL_PORT: port('HERALD_TEMPORAL_PORT', 7233),
+  HERALD_UI_PORT: port('HERALD_UI_PORT', 8233),
+  HERALD_TASK_QUEUE: nonEmpty('herald'),
+  HERALD_API_HOST: nonEmpty('127.0.0.1'),
+  HERALD_API_PORT: port('HERALD_API_PORT', 3000),
+  HERALD_DATABASE_URL: z.string().optional(),
+  HERALD_EGRESS_ALLOW: z.string().optional().transform((v) => v ?? ''),
+  HERALD_MAX_PAYLOAD_BYTES: positiveInt(256 * 1024),
+  HERALD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().transform((v) => v ?? 'info'),
+  HERALD_SHUTDOWN_GRACE_MS: positiveInt(10_000),
+});
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(String(issue.path[0] ?? '?'), issue.message);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(cwd, e.HERALD_DATA_DIR);
+  const databaseUrl = e.HERALD_DATABASE_URL?.trim() || `sqlite:${path.join(dataDir, 'herald.db')}`;
+  if (!/^(sqlite:|memory:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
+    throw new ConfigError('HERALD_DATABASE_URL', `must start with sqlite:, memory: or postgres://, got "${redactUrl(databaseUrl)}"`);
+  }
+  if (e.HERALD_TEMPORAL_PORT === e.HERALD_UI_PORT) {
+    throw new ConfigError('HERALD_UI_PORT', `must differ from HERALD_TEMPORAL_PORT (${e.HERALD_TEMPORAL_PORT})`);
+  }
+  return {
+    dataDir,
+    temporalAddress: e.TEMPORAL_ADDRESS,
+    temporalNamespace: e.TEMPORAL_NAMESPACE,
+    temporalPort: e.HERALD_TEMPORAL_PORT,
+    uiPort: e.HERALD_UI_PORT,
+    taskQueue: e.HERALD_TASK_QUEUE,
+    apiHost: e.HERALD_API_HOST,
+    apiPort: e.HERALD_API_PORT,
+    databaseUrl,
+    egressAllow: e.HERALD_EGRESS_ALLOW,
+    maxPayloadBytes: e.HERALD_MAX_PAYLOAD_BYTES,
+    logLevel: e.HERALD_LOG_LEVEL,
+    shutdownGraceMs: e.HERALD_SHUTDOWN_GRACE_MS,
+  };
+}
+
+/** A database URL with its password replaced, safe to log. */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}
+
+/** The config as it may appear in logs. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return { ...config, databaseUrl: redactUrl(config.databaseUrl) };
+}

@@ -1,0 +1,329 @@
+import { DeliveryNotFoundError, ValidationError } from '../errors.js';
+import type { DeliveryStatus } from '../workflows/messages.js';
+import { UniqueViolationError, type DataEngine } from './data-engine.js';
+import { heraldDeliveries, heraldDeliveryAttempts } from './schema.js';
+
+const DELIVERIES = heraldDeliveries.name;
+const DELIVERY_ATTEMPTS = heraldDeliveryAttempts.name;
+
+/**
+ * The delivery table: a projection of Temporal's history that operators can query. Every write here is
+ * idempotent (activities retry) and fenced by the workflow run id, so a late write from an old run or a
+ * cancelled attempt cannot overwrite a newer state.
+ */
+export interface Delivery {
+  id: string;
+  tenantId: string;
+  webhookId: string;
+  eventId: string;
+  eventType: string;
+  /** When the event happened (epoch ms): the envelope timestamp, kept for redeliveries. */
+  eventTimeMs: number;
+  url: string;
+  method: string;
+  payload: unknown;
+  status: DeliveryStatus;
+  attempts: number;
+  nextRetryAt: number | null;
+  lastAttemptedAt: number | null;
+  responseCode: number | null;
+  responseBody: string | null;
+  error: string | null;
+  durationMs: number | null;
+  workflowId: string;
+  runId: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type AttemptOutcome = 'success' | 'retry' | 'dead' | 'gone' | 'refused';
+
+export interface DeliveryAttempt {
+  attempt: number;
+  runId: string;
+  startedAt: number;
+  durationMs: number | null;
+  responseCode: number | null;
+  responseBody: string | null;
+  error: string | null;
+  outcome: AttemptOutcome;
+  nextRetryAt: number | null;
+}
+
+/** Statuses after which nothing more will be sent without an operator. */
+export const TERMINAL_STATUSES: DeliveryStatus[] = ['success', 'dead', 'cancelled', 'skipped'];
+const OPEN_STATUSES: DeliveryStatus[] = ['pending', 'in_flight'];
+
+type Row = Record<string, unknown>;
+
+function toDelivery(row: Row): Delivery {
+  return {
+    id: String(row.id),
+    tenantId: String(row.tenant_id),
+    webhookId: String(row.webhook_id),
+    eventId: String(row.event_id),
+    eventType: String(row.event_type),
+    eventTimeMs: Number(row.event_time),
+    url: String(row.url),
+    method: String(row.method),
+    payload: row.payload_json == null ? null : JSON.parse(String(row.payload_json)),
+    status: row.status as DeliveryStatus,
+    attempts: Number(row.attempts ?? 0),
+    nextRetryAt: (row.next_retry_at as number | null) ?? null,
+    lastAttemptedAt: (row.last_attempted_at as number | null) ?? null,
+    responseCode: (row.response_code as number | null) ?? null,
+    responseBody: (row.response_body as string | null) ?? null,
+    error: (row.error as string | null) ?? null,
+    durationMs: (row.duration_ms as number | null) ?? null,
+    workflowId: String(row.workflow_id),
+    runId: (row.run_id as string | null) ?? null,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function toAttempt(row: Row): DeliveryAttempt {
+  return {
+    attempt: Number(row.attempt),
+    runId: String(row.run_id),
+    startedAt: Number(row.started_at),
+    durationMs: (row.duration_ms as number | null) ?? null,
+    responseCode: (row.response_code as number | null) ?? null,
+    responseBody: (row.response_body as string | null) ?? null,
+    error: (row.error as string | null) ?? null,
+    outcome: row.outcome as AttemptOutcome,
+    nextRetryAt: (row.next_retry_at as number | null) ?? null,
+  };
+}
+
+export interface RecordCreatedInput {
+  deliveryId: string;
+  tenantId: string;
+  webhookId: string;
+  eventId: string;
+  eventType: string;
+  eventTimeMs: number;
+  url: string;
+  method: string;
+  payload: unknown;
+  workflowId: string;
+  runId: string;
+}
+
+/**
+ * A run has started: insert the row, or — for a redelivery (a new run id) — reset it to pending. Repeating
+ * the call for the same run changes nothing.
+ */
+export async function recordDeliveryCreated(engine: DataEngine, input: RecordCreatedInput, now = Date.now()): Promise<void> {
+  const existing = await engine.findOne(DELIVERIES, { where: { id: input.deliveryId } });
+  if (!existing) {
+    try {
+      await engine.insert(DELIVERIES, {
+        id: input.deliveryId,
+        tenant_id: input.tenantId,
+        webhook_id: input.webhookId,
+        event_id: input.eventId,
+        event_type: input.eventType,
+        event_time: input.eventTimeMs,
+        url: input.url,
+        method: input.method,
+        payload_json: JSON.stringify(input.payload ?? null),
+        status: 'pending',
+        attempts: 0,
+        next_retry_at: null,
+        last_attempted_at: null,
+        response_code: null,
+        response_body: null,
+        error: null,
+        duration_ms: null,
+        workflow_id: input.workflowId,
+        run_id: input.runId,
+        created_at: now,
+        updated_at: now,
+      });
+      return;
+    } catch (err) {
+      if (!(err instanceof UniqueViolationError)) throw err;
+      // Another writer inserted it first; fall through to the run check.
+    }
+  }
+  const current = existing ?? (await engine.findOne(DELIVERIES, { where: { id: input.deliveryId } }));
+  if (!current || current.run_id === input.runId) return;
+  await engine.update(
+    DELIVERIES,
+    {
+      status: 'pending',
+      attempts: 0,
+      run_id: input.runId,
+      workflow_id: input.workflowId,
+      url: input.url,
+      method: input.method,
+      next_retry_at: null,
+      last_attempted_at: null,
+      response_code: null,
+      response_body: null,
+      error: null,
+      duration_ms: null,
+      updated_at: now,
+    },
+    { where: { id: input.deliveryId, run_id: current.run_id ?? null }, multi: false },
+  );
+}
+
+/**
+ * An attempt is about to send. Returns false when the row is no longer this run's open delivery (cancelled,
+ * finished, or redelivered by a newer run): the caller must not send.
+ */
+export async function recordAttemptStarted(
+  engine: DataEngine,
+  input: { deliveryId: string; runId: string; attempt: number; url: string },
+  now = Date.now(),
+): Promise<boolean> {
+  const changed = await engine.update(
+    DELIVERIES,
+    { status: 'in_flight', attempts: input.attempt, last_attempted_at: now, url: input.url, next_retry_at: null, updated_at: now },
+    { where: { id: input.deliveryId, run_id: input.runId, status: { $in: OPEN_STATUSES } }, multi: false },
+  );
+  return changed > 0;
+}
+
+export interface AttemptResultInput {
+  deliveryId: string;
+  runId: string;
+  attempt: number;
+  startedAt: number;
+  durationMs: number | null;
+  responseCode: number | null;
+  responseBody: string | null;
+  error: string | null;
+  outcome: AttemptOutcome;
+  nextRetryAt: number | null;
+}
+
+/** One attempt finished: its log row (keyed by delivery, run and attempt) and the delivery's latest state. */
+export async function recordAttemptFinished(engine: DataEngine, input: AttemptResultInput, now = Date.now()): Promise<void> {
+  const attemptRow = {
+    id: `${input.deliveryId}:${input.runId}:${input.attempt}`,
+    delivery_id: input.deliveryId,
+    run_id: input.runId,
+    attempt: input.attempt,
+    started_at: input.startedAt,
+    duration_ms: input.durationMs,
+    response_code: input.responseCode,
+    response_body: input.responseBody,
+    error: input.error,
+    outcome: input.outcome,
+    next_retry_at: input.nextRetryAt,
+  };
+  try {
+    await engine.insert(DELIVERY_ATTEMPTS, attemptRow);
+  } catch (err) {
+    if (!(err instanceof UniqueViolationError)) throw err;
+    const { id, ...rest } = attemptRow;
+    await engine.update(DELIVERY_ATTEMPTS, rest, { where: { id }, multi: false });
+  }
+  const status: DeliveryStatus = input.outcome === 'success' ? 'success' : input.outcome === 'retry' && input.nextRetryAt !== null ? 'pending' : 'dead';
+  await engine.update(
+    DELIVERIES,
+    {
+      status,
+      attempts: input.attempt,
+      last_attempted_at: input.startedAt,
+      response_code: input.responseCode,
+      response_body: input.responseBody,
+      error: input.error,
+      duration_ms: input.durationMs,
+      next_retry_at: input.nextRetryAt,
+      updated_at: now,
+    },
+    { where: { id: input.deliveryId, run_id: input.runId, status: { $in: OPEN_STATUSES } }, multi: false },
+  );
+}
+
+/** The workflow's final word for this run. Fields the attempts already recorded are kept unless given. */
+export async function recordDeliveryFinished(
+  engine: DataEngine,
+  input: { deliveryId: string; runId: string; status: 'success' | 'dead' | 'cancelled'; responseCode: number | null; error: string | null },
+  now = Date.now(),
+): Promise<void> {
+  const data: Row = { status: input.status, next_retry_at: null, updated_at: now };
+  if (input.responseCode !== null) data.response_code = input.responseCode;
+  if (input.error !== null) data.error = input.error;
+  await engine.update(DELIVERIES, data, { where: { id: input.deliveryId, run_id: input.runId }, multi: false });
+}
+
+export async function findDelivery(engine: DataEngine, id: string, tenantId?: string): Promise<Delivery | undefined> {
+  const row = await engine.findOne(DELIVERIES, { where: { id, ...(tenantId ? { tenant_id: tenantId } : {}) } });
+  return row ? toDelivery(row) : undefined;
+}
+
+export async function findDeliveryByPair(engine: DataEngine, eventId: string, webhookId: string): Promise<Delivery | undefined> {
+  const row = await engine.findOne(DELIVERIES, { where: { event_id: eventId, webhook_id: webhookId } });
+  return row ? toDelivery(row) : undefined;
+}
+
+export async function getDeliveryWithAttempts(engine: DataEngine, id: string, tenantId?: string): Promise<Delivery & { attemptLog: DeliveryAttempt[] }> {
+  const delivery = await findDelivery(engine, id, tenantId);
+  if (!delivery) throw new DeliveryNotFoundError(id);
+  const rows = await engine.find(DELIVERY_ATTEMPTS, {
+    where: { delivery_id: id, ...(delivery.runId ? { run_id: delivery.runId } : {}) },
+    orderBy: [{ field: 'attempt', order: 'asc' }],
+  });
+  return { ...delivery, attemptLog: rows.map(toAttempt) };
+}
+
+export interface ListDeliveriesFilter {
+  tenantId?: string;
+  status?: DeliveryStatus;
+  webhookId?: string;
+  eventId?: string;
+  /** created_at range, epoch ms, inclusive start, exclusive end. */
+  since?: number;
+  until?: number;
+  limit?: number;
+  cursor?: string;
+}
+
+export const MAX_LIST_LIMIT = 500;
+
+/** Newest first, paged by an opaque cursor (created_at + id of the last row, so equal times page stably). */
+export async function listDeliveries(engine: DataEngine, filter: ListDeliveriesFilter = {}): Promise<{ items: Delivery[]; nextCursor: string | null }> {
+  const limit = filter.limit ?? 50;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) throw new ValidationError('limit', `must be an integer from 1 to ${MAX_LIST_LIMIT}`);
+  const and: Row[] = [];
+  if (filter.tenantId) and.push({ tenant_id: filter.tenantId });
+  if (filter.status) and.push({ status: filter.status });
+  if (filter.webhookId) and.push({ webhook_id: filter.webhookId });
+  if (filter.eventId) and.push({ event_id: filter.eventId });
+  if (filter.since !== undefined) and.push({ created_at: { $gte: filter.since } });
+  if (filter.until !== undefined) and.push({ created_at: { $lt: filter.until } });
+  if (filter.cursor) {
+    const { createdAt, id } = decodeCursor(filter.cursor);
+    and.push({ $or: [{ created_at: { $lt: createdAt } }, { created_at: createdAt, id: { $lt: id } }] });
+  }
+  const rows = await engine.find(DELIVERIES, {
+    where: and.length ? { $and: and } : {},
+    orderBy: [
+      { field: 'created_at', order: 'desc' },
+      { field: 'id', order: 'desc' },
+    ],
+    limit: limit + 1,
+  });
+  const items = rows.slice(0, limit).map(toDelivery);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
+}
+
+function encodeCursor(createdAt: number, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [number, string];
+    if (typeof createdAt !== 'number' || typeof id !== 'string') throw new Error('shape');
+    return { createdAt, id };
+  } catch {
+    throw new ValidationError('cursor', 'is not a cursor this API returned');
+  }
+}

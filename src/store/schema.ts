@@ -1,0 +1,163 @@
+/**
+ * Herald's tables ("objects"), defined as data. Every engine creates its tables from these definitions and
+ * checks every field name and value against them, so adding an object is adding a definition here (or passing
+ * one to an engine's `objects` option) — no engine code changes.
+ */
+
+/**
+ * Column types. Engines store them as:
+ * - `text`: TEXT (Postgres: COLLATE "C", so text sorts bytewise as in SQLite and the memory engine).
+ * - `integer`: a 32-bit signed integer (Postgres INTEGER, SQLite INTEGER).
+ * - `bigint-ms`: epoch milliseconds (Postgres BIGINT, read back as a JS number; SQLite INTEGER).
+ * - `real`: a double (Postgres DOUBLE PRECISION, SQLite REAL).
+ * - `boolean`: Postgres BOOLEAN, SQLite INTEGER 0/1; always a JS boolean at the API.
+ * - `json-text`: TEXT holding JSON. At the API it stays JSON *text* (callers `JSON.stringify`/`JSON.parse`, as
+ *   ObjectStack's outbox does with `payload_json`), so the exact bytes round-trip; engines refuse text that is
+ *   not valid JSON, and an object passed instead of a string, which would otherwise be double-encoded.
+ */
+export type ColumnType = 'text' | 'integer' | 'bigint-ms' | 'real' | 'boolean' | 'json-text';
+
+export interface ColumnDefinition {
+  readonly name: string;
+  readonly type: ColumnType;
+  /** Default false: the column is NOT NULL. */
+  readonly nullable?: boolean;
+  /** Filled in by the engine when an insert omits the field (and declared as the SQL column default). */
+  readonly default?: string | number | boolean;
+  /** For `text`: the only values accepted, in writes and in filters (a typo in a filter is an error, not 0 rows). */
+  readonly values?: readonly string[];
+}
+
+export interface ObjectDefinition {
+  /** The table name: snake_case. */
+  readonly name: string;
+  readonly columns: readonly ColumnDefinition[];
+  /** A single column; engines rely on it for stable ordering and single-row updates. */
+  readonly primaryKey: string;
+  readonly uniqueKeys?: readonly (readonly string[])[];
+  readonly indexes?: readonly (readonly string[])[];
+}
+
+export const DELIVERY_STATUSES = ['pending', 'in_flight', 'success', 'dead', 'cancelled', 'skipped'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export const ATTEMPT_OUTCOMES = ['success', 'retry', 'dead', 'gone', 'refused'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+export const SIGNATURE_SCHEMES = ['standard', 'objectstack'] as const;
+export type SignatureScheme = (typeof SIGNATURE_SCHEMES)[number];
+
+export const heraldWebhooks = {
+  name: 'herald_webhooks',
+  primaryKey: 'id',
+  columns: [
+    { name: 'id', type: 'text' }, // wh_…
+    { name: 'tenant_id', type: 'text', default: 'default' },
+    { name: 'url', type: 'text' },
+    { name: 'description', type: 'text', nullable: true },
+    { name: 'event_types_json', type: 'json-text' }, // JSON array of event types
+    { name: 'active', type: 'boolean', default: true },
+    { name: 'disabled_reason', type: 'text', nullable: true },
+    { name: 'disabled_at', type: 'bigint-ms', nullable: true },
+    { name: 'signature_scheme', type: 'text', default: 'standard', values: SIGNATURE_SCHEMES },
+    { name: 'method', type: 'text', default: 'POST' },
+    { name: 'headers_json', type: 'json-text', nullable: true }, // JSON object
+    { name: 'secrets_json', type: 'json-text' }, // JSON array of { secret, expiresAt: number | null }
+    { name: 'timeout_ms', type: 'integer', default: 15_000 },
+    { name: 'retry_schedule_json', type: 'json-text', nullable: true }, // JSON array of seconds
+    { name: 'retry_jitter', type: 'real', default: 0.2 },
+    { name: 'deleted_at', type: 'bigint-ms', nullable: true },
+    { name: 'created_at', type: 'bigint-ms' },
+    { name: 'updated_at', type: 'bigint-ms' },
+  ],
+  indexes: [['tenant_id'], ['active']],
+} as const satisfies ObjectDefinition;
+
+export const heraldDeliveries = {
+  name: 'herald_deliveries',
+  primaryKey: 'id',
+  columns: [
+    { name: 'id', type: 'text' },
+    { name: 'tenant_id', type: 'text', default: 'default' },
+    { name: 'webhook_id', type: 'text' },
+    { name: 'event_id', type: 'text' },
+    { name: 'event_type', type: 'text' },
+    { name: 'url', type: 'text' },
+    { name: 'method', type: 'text', default: 'POST' },
+    { name: 'payload_json', type: 'json-text' },
+    { name: 'status', type: 'text', default: 'pending', values: DELIVERY_STATUSES },
+    { name: 'attempts', type: 'integer', default: 0 },
+    { name: 'next_retry_at', type: 'bigint-ms', nullable: true },
+    { name: 'last_attempted_at', type: 'bigint-ms', nullable: true },
+    { name: 'response_code', type: 'integer', nullable: true },
+    { name: 'response_body', type: 'text', nullable: true },
+    { name: 'error', type: 'text', nullable: true },
+    { name: 'duration_ms', type: 'integer', nullable: true },
+    { name: 'workflow_id', type: 'text' },
+    { name: 'run_id', type: 'text', nullable: true },
+    { name: 'created_at', type: 'bigint-ms' },
+    { name: 'updated_at', type: 'bigint-ms' },
+  ],
+  // The dedup key: one delivery per (event, webhook), whoever races to create it.
+  uniqueKeys: [['event_id', 'webhook_id']],
+  indexes: [['status'], ['webhook_id'], ['event_id'], ['tenant_id', 'created_at'], ['created_at']],
+} as const satisfies ObjectDefinition;
+
+export const heraldDeliveryAttempts = {
+  name: 'herald_delivery_attempts',
+  // The caller derives the id from (delivery, run, attempt), so a retried mirror write is a no-op conflict.
+  primaryKey: 'id',
+  columns: [
+    { name: 'id', type: 'text' },
+    { name: 'delivery_id', type: 'text' },
+    { name: 'run_id', type: 'text' },
+    { name: 'attempt', type: 'integer' },
+    { name: 'started_at', type: 'bigint-ms' },
+    { name: 'duration_ms', type: 'integer', nullable: true },
+    { name: 'response_code', type: 'integer', nullable: true },
+    { name: 'response_body', type: 'text', nullable: true },
+    { name: 'error', type: 'text', nullable: true },
+    { name: 'outcome', type: 'text', values: ATTEMPT_OUTCOMES },
+    { name: 'next_retry_at', type: 'bigint-ms', nullable: true },
+  ],
+  uniqueKeys: [['delivery_id', 'run_id', 'attempt']],
+  indexes: [['delivery_id']],
+} as const satisfies ObjectDefinition;
+
+/** Every object Herald's engines create by default. */
+export const HERALD_OBJECTS: readonly ObjectDefinition[] = [heraldWebhooks, heraldDeliveries, heraldDeliveryAttempts];
+
+type ColumnValue<C extends ColumnDefinition> =
+  | (C['type'] extends 'boolean'
+      ? boolean
+      : C['type'] extends 'text' | 'json-text'
+        ? C extends { readonly values: readonly (infer V)[] }
+          ? V
+          : string
+        : number)
+  | (C extends { readonly nullable: true } ? null : never);
+
+type IsOptionalOnInsert<C extends ColumnDefinition> = C extends { readonly nullable: true }
+  ? true
+  : C extends { readonly default: string | number | boolean }
+    ? true
+    : false;
+
+/** A full row of an object, as `find` returns it. */
+export type RowOf<O extends ObjectDefinition> = {
+  -readonly [C in O['columns'][number] as C['name']]: ColumnValue<C>;
+};
+
+/** What `insert` accepts for an object: nullable and defaulted fields may be left out. */
+export type NewRowOf<O extends ObjectDefinition> = {
+  -readonly [C in O['columns'][number] as IsOptionalOnInsert<C> extends true ? never : C['name']]: ColumnValue<C>;
+} & {
+  -readonly [C in O['columns'][number] as IsOptionalOnInsert<C> extends true ? C['name'] : never]?: ColumnValue<C>;
+};
+
+export type WebhookRow = RowOf<typeof heraldWebhooks>;
+export type NewWebhookRow = NewRowOf<typeof heraldWebhooks>;
+export type DeliveryRow = RowOf<typeof heraldDeliveries>;
+export type NewDeliveryRow = NewRowOf<typeof heraldDeliveries>;
+export type DeliveryAttemptRow = RowOf<typeof heraldDeliveryAttempts>;
+export type NewDeliveryAttemptRow = NewRowOf<typeof heraldDeliveryAttempts>;

@@ -1,0 +1,36 @@
+import { existsSync } from 'node:fs';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities/create-activities.js';
+import { WORKFLOW_BUNDLE_PATH } from './workflow-bundle.js';
+
+export const DEFAULT_TASK_QUEUE = 'herald';
+
+export interface CreateWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue?: string;
+  deps: ActivityDeps;
+  /** Extra worker options (tests force replay with maxCachedWorkflows: 0, tune concurrency…). */
+  overrides?: Partial<WorkerOptions>;
+}
+
+/**
+ * The Herald worker: the prebuilt workflow bundle (built by `npm run build`) and the activities made from
+ * injected dependencies. Shutdown: `worker.shutdown()` stops polling, lets running activities finish within
+ * `shutdownGraceTime`, then cancels them so Temporal retries them elsewhere.
+ */
+export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
+  const codePath = WORKFLOW_BUNDLE_PATH();
+  if (!existsSync(codePath)) {
+    throw new Error(`the workflow bundle ${codePath} is missing: run \`npm run build\` first`);
+  }
+  return await Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
+    workflowBundle: { codePath },
+    activities: createActivities(opts.deps),
+    shutdownGraceTime: '10 seconds',
+    ...opts.overrides,
+  });
+}
