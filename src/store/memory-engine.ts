@@ -32,11 +32,6 @@ import {
 } from './query-plan.js';
 import { HERALD_OBJECTS, type ObjectDefinition } from './schema.js';
 
-export interface MemoryEngineOptions {
-  /** The objects to serve; default HERALD_OBJECTS. */
-  objects?: readonly ObjectDefinition[];
-}
-
 interface UniqueIndex {
   readonly columns: readonly string[];
   /** Key tuple (JSON) → primary key of the row holding it. Rows with a null in the key are not indexed, as in SQL. */
@@ -46,7 +41,23 @@ interface UniqueIndex {
 interface Table {
   /** Primary key → row, rows held in API representation. */
   readonly rows: Map<Scalar, DataRecord>;
-  readonly uniques: readonly UniqueIndex[];
+  /** The primary key first; grows when a migration adds a unique key. */
+  readonly uniques: UniqueIndex[];
+}
+
+/**
+ * The tables themselves. Engines built over one storage share their data the way SQL engines over one
+ * database do (e.g. several "connections" in a race test, or an old and a new schema version).
+ */
+export class MemoryStorage {
+  readonly tables = new Map<string, Table>();
+}
+
+export interface MemoryEngineOptions {
+  /** The objects to serve; default HERALD_OBJECTS. */
+  objects?: readonly ObjectDefinition[];
+  /** Share tables with other engines; default a fresh storage of this engine's own. */
+  storage?: MemoryStorage;
 }
 
 /** Code-point order, which is UTF-8 byte order: the order of SQLite's BINARY and Postgres' "C" collations. */
@@ -122,21 +133,46 @@ function keyOf(row: DataRecord, columns: readonly string[]): string | undefined 
 
 export class MemoryEngine implements DataEngine {
   private readonly registry: ObjectRegistry;
-  private readonly tables = new Map<string, Table>();
+  private readonly tables: Map<string, Table>;
   private closed = false;
 
   constructor(options: MemoryEngineOptions = {}) {
     this.registry = new ObjectRegistry(options.objects ?? HERALD_OBJECTS);
+    this.tables = (options.storage ?? new MemoryStorage()).tables;
   }
 
+  /** Creates missing tables; on existing ones, fills in added columns and builds added unique keys, as SQL does. */
   async migrate(): Promise<void> {
     this.open();
     for (const object of this.registry.all()) {
-      if (this.tables.has(object.name)) continue;
-      this.tables.set(object.name, {
-        rows: new Map(),
-        uniques: object.uniqueKeys.map((columns) => ({ columns, keys: new Map() })),
-      });
+      let table = this.tables.get(object.name);
+      if (table === undefined) {
+        table = { rows: new Map(), uniques: [] };
+        this.tables.set(object.name, table);
+      }
+      for (const row of table.rows.values()) {
+        for (const column of object.columns) {
+          if (column.name in row) continue;
+          if (column.default === undefined && !column.nullable) {
+            throw new Error(
+              `cannot migrate ${object.name}: new column ${column.name} is NOT NULL without a default; ` +
+                'give it a default or make it nullable',
+            );
+          }
+          row[column.name] = column.default ?? null;
+        }
+      }
+      for (const columns of object.uniqueKeys) {
+        if (table.uniques.some((u) => u.columns.join() === columns.join())) continue;
+        const keys = new Map<string, Scalar>();
+        for (const [pk, row] of table.rows) {
+          const key = keyOf(row, columns);
+          if (key === undefined) continue;
+          if (keys.has(key)) throw new UniqueViolationError(object.name, columns);
+          keys.set(key, pk);
+        }
+        table.uniques.push({ columns, keys });
+      }
     }
   }
 
@@ -255,7 +291,7 @@ export class MemoryEngine implements DataEngine {
     const { compiled, table } = this.table(object);
     const plan = planAggregate(compiled, query);
     const groups = new Map<string, DataRecord[]>();
-    if (plan.groupBy.length === 0) groups.set('', []); // like SQL: one row even over no rows
+    if (plan.groupBy.length === 0) groups.set('[]', []); // like SQL: one row even over no rows
     for (const row of table.rows.values()) {
       if (plan.where !== undefined && !matches(plan.where, row)) continue;
       const key = JSON.stringify(plan.groupBy.map((c) => row[c.name]));

@@ -3,8 +3,8 @@
  * row locks and unique indexes make them safe across any number of connections and processes.
  */
 import pg from 'pg';
-import { Kysely, PostgresDialect, sql, type CompiledQuery, type DataTypeExpression } from 'kysely';
-import { type AnyKysely, SqlEngine, primaryKeyName, uniqueKeyName } from './sql-engine.js';
+import { Kysely, PostgresDialect, sql, type CompiledQuery } from 'kysely';
+import { type AnyKysely, type SqlDataType, SqlEngine, primaryKeyName, uniqueKeyName } from './sql-engine.js';
 import type { CompiledObject } from './query-plan.js';
 import { HERALD_OBJECTS, type ColumnDefinition, type ObjectDefinition } from './schema.js';
 
@@ -70,7 +70,7 @@ export class PostgresEngine extends SqlEngine {
     return value;
   }
 
-  protected columnDataType(column: ColumnDefinition): DataTypeExpression {
+  protected columnDataType(column: ColumnDefinition): SqlDataType {
     switch (column.type) {
       case 'text':
       case 'json-text':

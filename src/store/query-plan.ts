@@ -161,6 +161,11 @@ export class ObjectRegistry {
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return isPlain(value);
+}
+
+/** The same test without narrowing, for typed option objects whose fields should keep their types. */
+function isPlain(value: unknown): boolean {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value) as unknown;
   return proto === Object.prototype || proto === null;
@@ -400,7 +405,7 @@ function nonNegativeInteger(object: CompiledObject, name: string, value: unknown
 
 export function planFind(object: CompiledObject, query: QueryOptions | undefined): FindPlan {
   const q = query ?? {};
-  if (!isPlainObject(q)) throw new StoreValidationError(object.name, undefined, `query must be an object, got ${describe(q)}`);
+  if (!isPlain(q)) throw new StoreValidationError(object.name, undefined, `query must be an object, got ${describe(q)}`);
   checkKeys(object, q, ['where', 'fields', 'orderBy', 'limit', 'offset', 'top', 'context'], LEGACY_HINTS);
   let columns = [...object.columns];
   if (q.fields !== undefined) {
@@ -437,14 +442,14 @@ export function planFind(object: CompiledObject, query: QueryOptions | undefined
 
 export function planCount(object: CompiledObject, query: { where?: Where } | undefined): Condition | undefined {
   const q = query ?? {};
-  if (!isPlainObject(q)) throw new StoreValidationError(object.name, undefined, `query must be an object, got ${describe(q)}`);
+  if (!isPlain(q)) throw new StoreValidationError(object.name, undefined, `query must be an object, got ${describe(q)}`);
   checkKeys(object, q, ['where', 'context'], LEGACY_HINTS);
   return parseWhere(object, q.where);
 }
 
 function planWrite(object: CompiledObject, options: DeleteOptions | UpdateOptions | undefined, op: string): WritePlan {
   const o = options ?? {};
-  if (!isPlainObject(o)) throw new StoreValidationError(object.name, undefined, `${op} options must be an object`);
+  if (!isPlain(o)) throw new StoreValidationError(object.name, undefined, `${op} options must be an object`);
   checkKeys(object, o, ['where', 'multi', 'context'], LEGACY_HINTS);
   if (o.where === undefined) {
     throw new StoreValidationError(object.name, 'where', `${op} requires where (use {} with multi: true for every row)`);
@@ -467,7 +472,7 @@ export function planDelete(object: CompiledObject, options: DeleteOptions | unde
 }
 
 export function planUpdate(object: CompiledObject, data: DataRecord, options: UpdateOptions | undefined): UpdatePlan {
-  if (!isPlainObject(data)) throw new StoreValidationError(object.name, undefined, `update data must be an object, got ${describe(data)}`);
+  if (!isPlain(data)) throw new StoreValidationError(object.name, undefined, `update data must be an object, got ${describe(data)}`);
   const pk = object.primaryKey.name;
   let opts = options;
   let fields = data;
@@ -520,7 +525,7 @@ export function planInsertRows(object: CompiledObject, data: unknown): { rows: D
 }
 
 export function planAggregate(object: CompiledObject, query: AggregateOptions): AggregatePlan {
-  if (!isPlainObject(query)) throw new StoreValidationError(object.name, undefined, 'aggregate needs an options object');
+  if (!isPlain(query)) throw new StoreValidationError(object.name, undefined, 'aggregate needs an options object');
   checkKeys(object, query, ['where', 'groupBy', 'aggregations', 'timezone', 'context'], LEGACY_HINTS);
   const groupBy = (query.groupBy ?? []).map((f) => object.column(f, 'groupBy'));
   if (new Set(groupBy).size !== groupBy.length) throw new StoreValidationError(object.name, 'groupBy', 'names a field twice');

@@ -82,6 +82,8 @@ export const heraldDeliveries = {
     { name: 'webhook_id', type: 'text' },
     { name: 'event_id', type: 'text' },
     { name: 'event_type', type: 'text' },
+    // When the event happened (epoch ms): the Standard Webhooks envelope's timestamp, kept for redeliveries.
+    { name: 'event_time', type: 'bigint-ms' },
     { name: 'url', type: 'text' },
     { name: 'method', type: 'text', default: 'POST' },
     { name: 'payload_json', type: 'json-text' },

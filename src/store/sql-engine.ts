@@ -3,15 +3,15 @@
  * decoding rows, mapping unique-key errors and creating tables. Each subclass supplies only what differs between
  * the two databases (types, value encoding, error codes, locking, how to run several statements atomically).
  */
-import {
-  type ColumnDefinitionBuilder,
-  type CompiledQuery,
-  type CreateTableBuilder,
-  type DataTypeExpression,
-  type Expression,
-  type ExpressionBuilder,
-  type Kysely,
-  type SqlBool,
+import type {
+  ColumnDataType,
+  ColumnDefinitionBuilder,
+  CompiledQuery,
+  CreateTableBuilder,
+  Expression,
+  ExpressionBuilder,
+  Kysely,
+  SqlBool,
 } from 'kysely';
 import {
   EngineClosedError,
@@ -46,6 +46,9 @@ import type { ColumnDefinition, ObjectDefinition } from './schema.js';
 export type AnyKysely = Kysely<any>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyExpressionBuilder = ExpressionBuilder<any, any>;
+
+/** A column type for Kysely's schema builder: a keyword or a raw expression (Kysely does not export its own alias). */
+export type SqlDataType = ColumnDataType | Expression<unknown>;
 
 const COMPARISON_SQL = {
   eq: '=',
@@ -94,7 +97,7 @@ export abstract class SqlEngine implements DataEngine {
   protected abstract encodeValue(column: ColumnDefinition, value: unknown): unknown;
   /** Driver value → API value. Never called with null. */
   protected abstract decodeValue(column: ColumnDefinition, value: unknown): unknown;
-  protected abstract columnDataType(column: ColumnDefinition): DataTypeExpression;
+  protected abstract columnDataType(column: ColumnDefinition): SqlDataType;
   /** The conflicting key's fields if `error` is a unique-key violation, else undefined. */
   protected abstract uniqueViolationFields(error: unknown, object: CompiledObject): readonly string[] | undefined;
   /** Runs the statements as one transaction. */
@@ -151,9 +154,10 @@ export abstract class SqlEngine implements DataEngine {
       for (let i = 0; i < encoded.length; i += perStatement) {
         queries.push(this.db.insertInto(compiled.name).values(encoded.slice(i, i + perStatement)).compile());
       }
-      await this.run(compiled, () =>
-        queries.length === 1 ? this.db.executeQuery(queries[0]!) : this.executeAtomically(queries),
-      );
+      await this.run(compiled, async () => {
+        if (queries.length === 1) await this.db.executeQuery(queries[0]!);
+        else await this.executeAtomically(queries);
+      });
     }
     return many ? rows : rows[0]!;
   }
@@ -242,6 +246,17 @@ export abstract class SqlEngine implements DataEngine {
           for (const column of object.columns) {
             if (!have.has(column.name)) await this.addColumn(db, object, column);
           }
+        }
+        // Unique keys are unique indexes rather than table constraints, so a key added to a definition later
+        // is created here too; violations still report the index name (Postgres) or its columns (SQLite).
+        for (const columns of object.uniqueKeys.slice(1)) {
+          await db.schema
+            .createIndex(uniqueKeyName(object, columns))
+            .unique()
+            .ifNotExists()
+            .on(object.name)
+            .columns([...columns])
+            .execute();
         }
         for (const columns of object.indexes) {
           await db.schema.createIndex(indexName(object, columns)).ifNotExists().on(object.name).columns([...columns]).execute();
@@ -361,11 +376,7 @@ export abstract class SqlEngine implements DataEngine {
     for (const column of object.columns) {
       table = table.addColumn(column.name, this.columnDataType(column), this.columnConstraints(column));
     }
-    table = table.addPrimaryKeyConstraint(primaryKeyName(object), [object.primaryKey.name]);
-    for (const columns of object.uniqueKeys.slice(1)) {
-      table = table.addUniqueConstraint(uniqueKeyName(object, columns), [...columns]);
-    }
-    return table;
+    return table.addPrimaryKeyConstraint(primaryKeyName(object), [object.primaryKey.name]);
   }
 
   private async addColumn(db: AnyKysely, object: CompiledObject, column: ColumnDefinition): Promise<void> {

@@ -8,8 +8,8 @@
  * one block the event loop in its busy handler while the first can never finish.
  */
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect, type CompiledQuery, type DataTypeExpression } from 'kysely';
-import { type AnyKysely, SqlEngine } from './sql-engine.js';
+import { Kysely, SqliteDialect, type CompiledQuery } from 'kysely';
+import { type AnyKysely, type SqlDataType, SqlEngine } from './sql-engine.js';
 import type { CompiledObject } from './query-plan.js';
 import { HERALD_OBJECTS, type ColumnDefinition, type ObjectDefinition } from './schema.js';
 
@@ -54,7 +54,7 @@ export class SqliteEngine extends SqlEngine {
     return value;
   }
 
-  protected columnDataType(column: ColumnDefinition): DataTypeExpression {
+  protected columnDataType(column: ColumnDefinition): SqlDataType {
     switch (column.type) {
       case 'text':
       case 'json-text':

@@ -23,7 +23,7 @@ import {
   type DeliverWebhookResult,
   type DeliveryStatus,
 } from './messages.js';
-import { HERALD_DELIVERY_STATUS } from './search-attributes.js';
+import { HERALD_DELIVERY_STATUS, HERALD_WEBHOOK_ID } from './search-attributes.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -37,8 +37,12 @@ const { mirrorDelivery } = proxyLocalActivities<Activities>({
 const ATTEMPT_OVERHEAD_MS = 10_000;
 
 export async function deliverWebhook(input: DeliverWebhookInput): Promise<DeliverWebhookResult> {
-  const { workflowId, runId } = workflowInfo();
-  const setStatus = (status: DeliveryStatus) => upsertSearchAttributes([{ key: HERALD_DELIVERY_STATUS, value: status }]);
+  const { workflowId, runId, typedSearchAttributes } = workflowInfo();
+  // Started without Herald's attributes (a server that cannot register them): leave them alone.
+  const indexed = typedSearchAttributes.get(HERALD_WEBHOOK_ID) !== undefined;
+  const setStatus = (status: DeliveryStatus) => {
+    if (indexed) upsertSearchAttributes([{ key: HERALD_DELIVERY_STATUS, value: status }]);
+  };
 
   await mirrorDelivery({
     phase: 'created',
@@ -56,6 +60,8 @@ export async function deliverWebhook(input: DeliverWebhookInput): Promise<Delive
 
   const { sendSignedWebhook } = proxyActivities<Activities>({
     startToCloseTimeout: input.attemptTimeoutMs + ATTEMPT_OVERHEAD_MS,
+    // The activity heartbeats while it waits on the receiver: a crashed worker's attempt is retried after this.
+    heartbeatTimeout: '10 seconds',
     summary: `attempt delivery of ${input.eventType}`,
     retry: {
       maximumAttempts: input.maxAttempts,

@@ -263,6 +263,16 @@ describe('createGuardedDispatcher (real receivers on loopback)', () => {
     expect(forbidden.arrivals()).toBe(0);
   });
 
+  it.each(['2130706434', '0x7f.0.0.2', '0177.0.0.2'])(
+    'refuses obfuscated IPv4 spellings of 127.0.0.2 (%s): the URL parser normalises them first',
+    async (spelling) => {
+      const dispatcher = guarded({ allow: parseEgressAllowList('127.0.0.1') });
+      const error = await refusal(`http://${spelling}:${forbidden.port}/hook`, dispatcher);
+      expect(error.address).toBe('127.0.0.2');
+      expect(forbidden.arrivals()).toBe(0);
+    },
+  );
+
   it('delivers to an allowed address', async () => {
     const dispatcher = guarded({ allow: parseEgressAllowList('127.0.0.1') });
     const before = allowed.arrivals();
@@ -325,6 +335,14 @@ describe('createGuardedDispatcher (real receivers on loopback)', () => {
     const resolve: ResolveAll = (_hostname, _options, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }]);
     const dispatcher = guarded({ allow: parseEgressAllowList('hooks.internal'), resolve });
     await expect(get(`http://hooks.internal:${allowed.port}/hook`, dispatcher)).resolves.toEqual({ status: 200, body: 'delivered-1' });
+  });
+
+  it('guards https:// the same way (literal address and resolved name), before any TLS handshake', async () => {
+    const dispatcher = guarded({ allow: parseEgressAllowList('') });
+    expect((await refusal(`https://127.0.0.2:${forbidden.port}/hook`, dispatcher)).category).toBe('loopback');
+    const before = allowed.arrivals();
+    expect((await refusal(`https://localhost:${allowed.port}/hook`, dispatcher)).host).toBe('localhost');
+    expect(allowed.arrivals()).toBe(before);
   });
 
   it('(summary) the receiver outside the allow-list never saw a request', () => {

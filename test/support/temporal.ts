@@ -37,6 +37,7 @@ export async function startDevTemporal(opts: { uiPort?: number } = {}): Promise<
  * The time-skipping server, started by us and then wrapped by the SDK's environment with time skipping on.
  * The public `createTimeSkipping` would start the server itself within a fixed 5 s window, too short on a
  * loaded 2-core machine; the SDK's internal `create` (pinned SDK version) accepts an existing server.
+ * This server cannot register custom search attributes: give HeraldClient `searchAttributes: false`.
  */
 export async function startTimeSkippingTemporal(): Promise<TemporalForTests & { server: RunningTestServer }> {
   const binary = await resolveTemporalBinary('test-server', { allowSdkDownload: false });

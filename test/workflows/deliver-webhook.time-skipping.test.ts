@@ -22,7 +22,7 @@ describe('deliverWebhook on the time-skipping server', () => {
     store = await openEngine('memory:');
     receiver = await startReceiver();
     worker = await createWorker({ connection: temporal.env.nativeConnection, namespace: 'default', taskQueue, deps: testActivityDeps(store) });
-    herald = new HeraldClient({ temporal: temporal.env.client, store, taskQueue });
+    herald = new HeraldClient({ temporal: temporal.env.client, store, taskQueue, searchAttributes: false });
   });
 
   afterAll(async () => {
