@@ -1,4 +1,4 @@
-import { recordDeliveryCreated, recordDeliveryFinished } from '../store/deliveries.js';
+import { findDelivery, recordDeliveryCreated, recordDeliveryFinished } from '../store/deliveries.js';
 import { findWebhook } from '../store/webhooks.js';
 import type { MirrorDeliveryInput } from '../workflows/messages.js';
 import type { ActivityDeps } from './create-activities.js';
@@ -9,7 +9,7 @@ import type { ActivityDeps } from './create-activities.js';
  * replayed calls leave the same row.
  */
 export function createMirrorDelivery({ store, clock }: Pick<ActivityDeps, 'store' | 'clock'>) {
-  return async function mirrorDelivery(input: MirrorDeliveryInput): Promise<void> {
+  return async function mirrorDelivery(input: MirrorDeliveryInput): Promise<{ attempts: number } | undefined> {
     if (input.phase === 'created') {
       // The URL is not in the workflow input (it may carry a token); the row records the webhook's current one.
       const webhook = await findWebhook(store, input.webhookId);
@@ -30,12 +30,14 @@ export function createMirrorDelivery({ store, clock }: Pick<ActivityDeps, 'store
         },
         clock(),
       );
-      return;
+      return undefined;
     }
     await recordDeliveryFinished(
       store,
       { deliveryId: input.deliveryId, runId: input.runId, status: input.phase, responseCode: input.responseCode, error: input.error },
       clock(),
     );
+    const row = await findDelivery(store, input.deliveryId);
+    return { attempts: row?.runId === input.runId ? row.attempts : input.attempts };
   };
 }

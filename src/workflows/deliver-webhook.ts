@@ -95,8 +95,9 @@ export async function deliverWebhook(input: DeliverWebhookInput): Promise<Delive
     }
   }
 
-  // The final write must happen even when the workflow is being cancelled.
-  await CancellationScope.nonCancellable(() =>
+  // The final write must happen even when the workflow is being cancelled. It answers with the attempts the
+  // table counted, which a cancelled send cannot report itself.
+  const recorded = await CancellationScope.nonCancellable(() =>
     mirrorDelivery({
       phase: result.status,
       deliveryId: input.deliveryId,
@@ -106,6 +107,7 @@ export async function deliverWebhook(input: DeliverWebhookInput): Promise<Delive
       error: result.error,
     }),
   );
+  if (recorded) result = { ...result, attempts: Math.max(result.attempts, recorded.attempts) };
   setStatus(result.status);
   return result;
 }
