@@ -73,7 +73,10 @@ export interface InsertOptions extends BaseOptions {
 export interface UpdateOptions extends BaseOptions {
   /** Required unless `data` carries the primary key. `{}` with `multi: true` updates every row. */
   where?: Where;
-  /** false (default): at most one matching row changes (the one with the lowest primary key). */
+  /**
+   * false (default): at most one matching row changes, the one with the lowest primary key. Under contention a
+   * caller whose chosen row was just changed by another gets 0 even if other rows still match; it may retry.
+   */
   multi?: boolean;
 }
 

@@ -228,19 +228,14 @@ function writeValue(object: CompiledObject, column: ColumnDefinition, value: unk
   return v as Scalar;
 }
 
-/** Validates one filter operand; `json-text` is compared as text there, so any string will do. */
+/**
+ * Validates one filter operand like a written value (so Postgres, which types parameters by column, accepts
+ * exactly what SQLite and memory accept), except that `json-text` is compared as plain text.
+ */
 function filterValue(object: CompiledObject, column: ColumnDefinition, op: string, value: unknown): Scalar {
   const v = column.type === 'bigint-ms' && value instanceof Date ? value.getTime() : value;
   const problem =
-    column.type === 'json-text'
-      ? typeof v === 'string'
-        ? undefined
-        : `expects a string, got ${describe(v)}`
-      : column.type === 'integer' || column.type === 'bigint-ms'
-        ? typeof v === 'number' && Number.isFinite(v)
-          ? undefined
-          : `expects a number, got ${describe(v)}`
-        : checkValue(column, v);
+    column.type === 'json-text' ? (typeof v === 'string' ? undefined : `expects a string, got ${describe(v)}`) : checkValue(column, v);
   if (problem !== undefined) throw new StoreValidationError(object.name, column.name, `${op} ${problem}`);
   return v as Scalar;
 }

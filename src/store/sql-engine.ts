@@ -42,9 +42,7 @@ import type { ColumnDefinition, ObjectDefinition } from './schema.js';
 
 // Tables are defined at run time from `schema.ts`, so Kysely's compile-time table types cannot help here;
 // validation against the definitions happens in query-plan.ts instead.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyKysely = Kysely<any>;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyExpressionBuilder = ExpressionBuilder<any, any>;
 
 /** A column type for Kysely's schema builder: a keyword or a raw expression (Kysely does not export its own alias). */
@@ -371,7 +369,6 @@ export abstract class SqlEngine implements DataEngine {
   }
 
   private createTable(db: AnyKysely, object: CompiledObject) {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     let table: CreateTableBuilder<any, any> = db.schema.createTable(object.name).ifNotExists();
     for (const column of object.columns) {
       table = table.addColumn(column.name, this.columnDataType(column), this.columnConstraints(column));

@@ -50,7 +50,7 @@ describe('resolveTemporalBinary', () => {
       allowSdkDownload: false,
     });
     await expect(attempt).rejects.toBeInstanceOf(TemporalBinaryNotFoundError);
-    const message = (await attempt.catch((e: Error) => e)).message;
+    const message = ((await attempt.catch((e: unknown) => e)) as Error).message;
     expect(message).toContain(`TEMPORAL_TEST_SERVER_PATH=${bogus}: not an executable file`);
     expect(message).toContain('not installed');
     expect(message).toContain('PATH: no temporal-test-server');

@@ -133,10 +133,14 @@ async function startEmbedded(): Promise<TestPostgres> {
   let postgresPid: number | undefined;
   let stopped = false;
   const onExit = () => {
-    // Synchronous only: the process is going away.
-    if (postgresPid !== undefined) {
+    // Synchronous only: the process is going away. SIGQUIT is Postgres' immediate shutdown.
+    for (const [pid, signal] of [
+      [postgresPid, 'SIGQUIT'],
+      [watchdog?.pid, 'SIGTERM'],
+    ] as const) {
+      if (pid === undefined) continue;
       try {
-        process.kill(postgresPid, 'SIGQUIT');
+        process.kill(pid, signal);
       } catch {
         // already gone
       }
