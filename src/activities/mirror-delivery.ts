@@ -9,7 +9,7 @@ import type { ActivityDeps } from './create-activities.js';
  * replayed calls leave the same row.
  */
 export function createMirrorDelivery({ store, clock }: Pick<ActivityDeps, 'store' | 'clock'>) {
-  return async function mirrorDelivery(input: MirrorDeliveryInput): Promise<{ attempts: number } | undefined> {
+  return async function mirrorDelivery(input: MirrorDeliveryInput): Promise<{ attempts: number; responseCode: number | null } | undefined> {
     if (input.phase === 'created') {
       // The URL is not in the workflow input (it may carry a token); the row records the webhook's current one.
       const webhook = await findWebhook(store, input.webhookId);
@@ -38,6 +38,7 @@ export function createMirrorDelivery({ store, clock }: Pick<ActivityDeps, 'store
       clock(),
     );
     const row = await findDelivery(store, input.deliveryId);
-    return { attempts: row?.runId === input.runId ? row.attempts : input.attempts };
+    // The row's last response code too: a cancelled send reports none, yet an earlier attempt may have had one.
+    return row?.runId === input.runId ? { attempts: row.attempts, responseCode: row.responseCode } : { attempts: input.attempts, responseCode: input.responseCode };
   };
 }

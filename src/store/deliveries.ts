@@ -179,12 +179,36 @@ export async function recordAttemptStarted(
   input: { deliveryId: string; runId: string; attempt: number; url: string },
   now = Date.now(),
 ): Promise<boolean> {
+  const before = await engine.findOne(DELIVERIES, { where: { id: input.deliveryId, run_id: input.runId } });
   const changed = await engine.update(
     DELIVERIES,
     { status: 'in_flight', attempts: input.attempt, last_attempted_at: now, url: input.url, next_retry_at: null, updated_at: now },
     { where: { id: input.deliveryId, run_id: input.runId, status: { $in: OPEN_STATUSES } }, multi: false },
   );
-  return changed > 0;
+  if (changed === 0) return false;
+  // Still in flight from an earlier attempt: that attempt never reported (its worker died, or Temporal timed it
+  // out) and Temporal is retrying it. Log it, so the attempt log keeps one row per attempt made.
+  if (before && before.status === 'in_flight' && Number(before.attempts) >= 1 && Number(before.attempts) < input.attempt) {
+    try {
+      await engine.insert(DELIVERY_ATTEMPTS, {
+        id: `${input.deliveryId}:${input.runId}:${Number(before.attempts)}`,
+        delivery_id: input.deliveryId,
+        run_id: input.runId,
+        attempt: Number(before.attempts),
+        started_at: Number(before.last_attempted_at ?? now),
+        duration_ms: null,
+        response_code: null,
+        response_body: null,
+        error: 'attempt lost: no result was reported (worker stopped or attempt timed out); retried',
+        outcome: 'retry',
+        next_retry_at: null,
+      });
+    } catch (err) {
+      // Its own result arrived after all (a late worker): that row is the better record.
+      if (!(err instanceof UniqueViolationError)) throw err;
+    }
+  }
+  return true;
 }
 
 export interface AttemptResultInput {
@@ -236,7 +260,9 @@ export async function recordAttemptFinished(engine: DataEngine, input: AttemptRe
       next_retry_at: input.nextRetryAt,
       updated_at: now,
     },
-    { where: { id: input.deliveryId, run_id: input.runId, status: { $in: OPEN_STATUSES } }, multi: false },
+    // Fenced on the attempt too: a late result from an attempt Temporal already gave up on must not
+    // overwrite the state of the newer attempt.
+    { where: { id: input.deliveryId, run_id: input.runId, attempts: input.attempt, status: { $in: OPEN_STATUSES } }, multi: false },
   );
 }
 

@@ -126,8 +126,34 @@ export const heraldDeliveryAttempts = {
   indexes: [['delivery_id']],
 } as const satisfies ObjectDefinition;
 
+export const EVENT_STATUSES = ['fanning_out', 'fanned_out'] as const;
+
+/**
+ * Published events: stored once, so payloads stay out of workflow history and every delivery of the event
+ * sends the same bytes. (tenant_id, event_id) is the publish dedup key.
+ */
+export const heraldEvents = {
+  name: 'herald_events',
+  primaryKey: 'id',
+  columns: [
+    { name: 'id', type: 'text' }, // ev_<hash of tenant and event id>
+    { name: 'tenant_id', type: 'text', default: 'default' },
+    { name: 'event_id', type: 'text' },
+    { name: 'event_type', type: 'text' },
+    { name: 'event_time', type: 'bigint-ms' },
+    { name: 'payload_json', type: 'json-text' },
+    { name: 'status', type: 'text', default: 'fanning_out', values: EVENT_STATUSES },
+    // How many webhooks matched (delivered + skipped), once the fan-out has finished.
+    { name: 'matched_count', type: 'integer', nullable: true },
+    { name: 'created_at', type: 'bigint-ms' },
+    { name: 'updated_at', type: 'bigint-ms' },
+  ],
+  uniqueKeys: [['tenant_id', 'event_id']],
+  indexes: [['tenant_id', 'created_at'], ['created_at']],
+} as const satisfies ObjectDefinition;
+
 /** Every object Herald's engines create by default. */
-export const HERALD_OBJECTS: readonly ObjectDefinition[] = [heraldWebhooks, heraldDeliveries, heraldDeliveryAttempts];
+export const HERALD_OBJECTS: readonly ObjectDefinition[] = [heraldWebhooks, heraldDeliveries, heraldDeliveryAttempts, heraldEvents];
 
 type ColumnValue<C extends ColumnDefinition> =
   | (C['type'] extends 'boolean'
@@ -163,3 +189,5 @@ export type DeliveryRow = RowOf<typeof heraldDeliveries>;
 export type NewDeliveryRow = NewRowOf<typeof heraldDeliveries>;
 export type DeliveryAttemptRow = RowOf<typeof heraldDeliveryAttempts>;
 export type NewDeliveryAttemptRow = NewRowOf<typeof heraldDeliveryAttempts>;
+export type EventRow = RowOf<typeof heraldEvents>;
+export type NewEventRow = NewRowOf<typeof heraldEvents>;

@@ -95,8 +95,8 @@ export async function deliverWebhook(input: DeliverWebhookInput): Promise<Delive
     }
   }
 
-  // The final write must happen even when the workflow is being cancelled. It answers with the attempts the
-  // table counted, which a cancelled send cannot report itself.
+  // The final write must happen even when the workflow is being cancelled. It answers with the attempts (and
+  // last response code) the table counted, which a cancelled send cannot report itself.
   const recorded = await CancellationScope.nonCancellable(() =>
     mirrorDelivery({
       phase: result.status,
@@ -107,7 +107,8 @@ export async function deliverWebhook(input: DeliverWebhookInput): Promise<Delive
       error: result.error,
     }),
   );
-  if (recorded) result = { ...result, attempts: Math.max(result.attempts, recorded.attempts) };
+  // Histories recorded before the mirror answered with a response code carry none: keep the send's then.
+  if (recorded) result = { ...result, attempts: Math.max(result.attempts, recorded.attempts), responseCode: result.responseCode ?? recorded.responseCode ?? null };
   setStatus(result.status);
   return result;
 }

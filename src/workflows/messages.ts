@@ -104,3 +104,106 @@ export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [
   FailureType.WebhookUnavailable,
   FailureType.Superseded,
 ];
+
+// ── fan-out ──────────────────────────────────────────────────────────────────────────────────────────
+
+export interface FanOutEventInput {
+  tenantId: string;
+  eventId: string;
+  eventType: string;
+  /** Webhooks created after this (epoch ms) do not receive the event. */
+  publishedAtMs: number;
+  batchSize?: number;
+  batchesPerRun?: number;
+  /** Carried across continue-as-new. */
+  cursor?: string | null;
+  started?: number;
+  skipped?: number;
+}
+
+export interface FanOutEventResult {
+  tenantId: string;
+  eventId: string;
+  matched: number;
+  started: number;
+  skipped: number;
+}
+
+export interface FanOutBatchInput {
+  tenantId: string;
+  eventId: string;
+  eventType: string;
+  publishedAtMs: number;
+  cursor: string | null;
+  limit: number;
+}
+
+export interface FanOutBatchResult {
+  /** The last webhook id of this page, or null when the walk is done. */
+  nextCursor: string | null;
+  started: number;
+  skipped: number;
+}
+
+// ── recovery ─────────────────────────────────────────────────────────────────────────────────────────
+
+export interface RecoverWebhookInput {
+  tenantId: string;
+  webhookId: string;
+  /** created_at window of the deliveries to redeliver: [sinceMs, untilMs). */
+  sinceMs: number;
+  untilMs: number;
+  batchSize?: number;
+  batchesPerRun?: number;
+  cursor?: string | null;
+  redelivered?: number;
+  scanned?: number;
+}
+
+export interface RecoverWebhookResult {
+  webhookId: string;
+  redelivered: number;
+  scanned: number;
+}
+
+export interface RecoverBatchInput {
+  tenantId: string;
+  webhookId: string;
+  sinceMs: number;
+  untilMs: number;
+  cursor: string | null;
+  limit: number;
+}
+
+export interface RecoverBatchResult {
+  nextCursor: string | null;
+  redelivered: number;
+  scanned: number;
+}
+
+export interface RecoverProgress {
+  redelivered: number;
+  scanned: number;
+  done: boolean;
+}
+
+// ── retention ────────────────────────────────────────────────────────────────────────────────────────
+
+export interface SweepRetentionInput {
+  /** Age after which `success` deliveries (and their attempts) are deleted; 0 keeps them. */
+  deliveredMaxAgeMs: number;
+  /** Age after which `dead`, `skipped` and `cancelled` deliveries are deleted; 0 keeps them. */
+  deadMaxAgeMs: number;
+  batchSize?: number;
+}
+
+export interface SweepRetentionResult {
+  deletedDeliveries: number;
+  deletedEvents: number;
+}
+
+export interface DeleteExpiredInput {
+  statuses: DeliveryStatus[];
+  olderThanMs: number;
+  limit: number;
+}

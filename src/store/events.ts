@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import { UniqueViolationError, type DataEngine } from './data-engine.js';
+import { heraldEvents, type EventRow } from './schema.js';
+
+const EVENTS = heraldEvents.name;
+
+export interface StoredEvent {
+  tenantId: string;
+  eventId: string;
+  eventType: string;
+  eventTimeMs: number;
+  payload: unknown;
+  status: 'fanning_out' | 'fanned_out';
+  matchedCount: number | null;
+  createdAt: number;
+}
+
+/** The row id of (tenant, event id): tenants name their events independently. */
+export function eventRowId(tenantId: string, eventId: string): string {
+  return `ev_${createHash('sha256').update(`${tenantId}\n${eventId}`).digest('hex').slice(0, 32)}`;
+}
+
+function toEvent(row: EventRow): StoredEvent {
+  return {
+    tenantId: row.tenant_id,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    eventTimeMs: row.event_time,
+    payload: JSON.parse(row.payload_json),
+    status: row.status,
+    matchedCount: row.matched_count,
+    createdAt: row.created_at,
+  };
+}
+
+/**
+ * Stores an event once. Publishing the same (tenant, event id) again returns the first one unchanged
+ * (`created: false`): an event id names one event.
+ */
+export async function recordEvent(
+  engine: DataEngine,
+  input: { tenantId: string; eventId: string; eventType: string; eventTimeMs: number; payloadJson: string },
+  now = Date.now(),
+): Promise<{ event: StoredEvent; created: boolean }> {
+  const row: EventRow = {
+    id: eventRowId(input.tenantId, input.eventId),
+    tenant_id: input.tenantId,
+    event_id: input.eventId,
+    event_type: input.eventType,
+    event_time: input.eventTimeMs,
+    payload_json: input.payloadJson,
+    status: 'fanning_out',
+    matched_count: null,
+    created_at: now,
+    updated_at: now,
+  };
+  try {
+    await engine.insert(EVENTS, row);
+    return { event: toEvent(row), created: true };
+  } catch (err) {
+    if (!(err instanceof UniqueViolationError)) throw err;
+    const existing = await findEvent(engine, input.tenantId, input.eventId);
+    if (!existing) throw err;
+    return { event: existing, created: false };
+  }
+}
+
+export async function findEvent(engine: DataEngine, tenantId: string, eventId: string): Promise<StoredEvent | undefined> {
+  const row = await engine.findOne<EventRow>(EVENTS, { where: { id: eventRowId(tenantId, eventId) } });
+  return row ? toEvent(row) : undefined;
+}
+
+export async function markEventFannedOut(engine: DataEngine, tenantId: string, eventId: string, matchedCount: number, now = Date.now()): Promise<void> {
+  await engine.update(EVENTS, { status: 'fanned_out', matched_count: matchedCount, updated_at: now }, { where: { id: eventRowId(tenantId, eventId) }, multi: false });
+}
