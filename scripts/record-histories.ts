@@ -20,6 +20,8 @@ import { projectRoot } from '../src/embedded/project-root.js';
 import { resolveTemporalBinary } from '../src/embedded/temporal-binaries.js';
 import { startDevServer } from '../src/embedded/temporal-dev-server.js';
 import { openEngine } from '../src/store/open-engine.js';
+import { createSecretBox } from '../src/store/secret-box.js';
+import { randomBytes } from 'node:crypto';
 import { createWorker } from '../src/worker/create-worker.js';
 
 const run = promisify(execFile);
@@ -47,11 +49,11 @@ const SCENARIOS: Scenario[] = [
     webhook: { retrySchedule: [0, 3600] },
     then: async (herald, id) => {
       for (;;) {
-        const row = await herald.getDelivery(id).catch(() => undefined);
+        const row = await herald.deliveries.get(id).catch(() => undefined);
         if (row && row.attempts >= 1 && row.status === 'pending') break;
         await new Promise((r) => setTimeout(r, 100));
       }
-      await herald.cancel(id);
+      await herald.deliveries.cancel(id);
     },
   },
 ];
@@ -75,6 +77,8 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
   const store = await openEngine('memory:');
+  // A throwaway key: nothing outlives this run.
+  const box = createSecretBox(randomBytes(32));
   const connection = await Connection.connect({ address: server.address });
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   try {
@@ -84,6 +88,8 @@ async function main(): Promise<void> {
       taskQueue: 'record-histories',
       deps: {
         store,
+        box,
+        starter: { temporal: new Client({ connection }), taskQueue: 'record-histories', searchAttributes: true },
         dispatcher: createGuardedDispatcher({ allow: parseEgressAllowList('127.0.0.1') }),
         clock: Date.now,
         random: () => 0.5,
@@ -91,15 +97,15 @@ async function main(): Promise<void> {
         userAgent: 'Herald/record-histories',
       },
     });
-    const herald = new HeraldClient({ temporal: new Client({ connection }), store, taskQueue: 'record-histories' });
+    const herald = new HeraldClient({ temporal: new Client({ connection }), store, box, taskQueue: 'record-histories' });
     await worker.runUntil(async () => {
       for (const scenario of SCENARIOS) {
         script = scenario.respond;
         count = 0;
-        const { webhook } = await herald.createWebhook({ url, retryJitter: 0, ...scenario.webhook });
-        const started = await herald.deliver({ webhookId: webhook.id, eventId: `evt_${scenario.name}`, eventType: 'order.created', payload: { scenario: scenario.name } });
+        const { webhook } = await herald.webhooks.create({ url, retryJitter: 0, ...scenario.webhook });
+        const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId: `evt_${scenario.name}`, eventType: 'order.created', payload: { scenario: scenario.name } });
         await scenario.then?.(herald, started.deliveryId);
-        const handle = herald.handle(started.workflowId);
+        const handle = herald.deliveries.handle(started.workflowId);
         const result = await handle.result();
         const file = path.join(outDir, `deliverWebhook.${scenario.name}.json`);
         // The CLI writes the proto-JSON form the SDK's replayer reads.

@@ -1,39 +1,83 @@
 /**
  * Errors Herald's client throws at its boundary. Each has `name` set and a `code` the HTTP API maps to a
- * status; validation errors name the field and the reason.
+ * status (validation 400, forbidden 403, not_found 404, conflict 409); validation errors name the field and
+ * the reason.
  */
-export type HeraldErrorCode = 'validation' | 'not_found' | 'not_eligible' | 'conflict';
+export type HeraldErrorCode = 'validation' | 'forbidden' | 'not_found' | 'conflict';
 
 export class HeraldError extends Error {
-  constructor(readonly code: HeraldErrorCode, message: string) {
+  constructor(
+    readonly code: HeraldErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
   }
 }
 
 export class ValidationError extends HeraldError {
   override name = 'ValidationError';
-  constructor(readonly field: string, readonly reason: string) {
-    super('validation', `${field}: ${reason}`);
+  constructor(
+    override readonly field: string,
+    readonly reason: string,
+  ) {
+    super('validation', `${field}: ${reason}`, field);
   }
 }
 
-export class WebhookNotFoundError extends HeraldError {
+export class ForbiddenError extends HeraldError {
+  override name = 'ForbiddenError';
+  constructor(message: string, field?: string) {
+    super('forbidden', message, field);
+  }
+}
+
+export class NotFoundError extends HeraldError {
+  override name = 'NotFoundError';
+  constructor(message: string) {
+    super('not_found', message);
+  }
+}
+
+export class WebhookNotFoundError extends NotFoundError {
   override name = 'WebhookNotFoundError';
-  constructor(readonly webhookId: string, detail = 'no such webhook') {
-    super('not_found', `webhook ${webhookId}: ${detail}`);
+  constructor(
+    readonly webhookId: string,
+    detail = 'no such webhook',
+  ) {
+    super(`webhook ${webhookId}: ${detail}`);
   }
 }
 
-export class DeliveryNotFoundError extends HeraldError {
+export class DeliveryNotFoundError extends NotFoundError {
   override name = 'DeliveryNotFoundError';
   constructor(readonly deliveryId: string) {
-    super('not_found', `delivery ${deliveryId}: no such delivery`);
+    super(`delivery ${deliveryId}: no such delivery`);
   }
 }
 
-export class DeliveryNotEligibleError extends HeraldError {
+export class EventNotFoundError extends NotFoundError {
+  override name = 'EventNotFoundError';
+  constructor(readonly eventId: string) {
+    super(`event ${eventId}: no such event`);
+  }
+}
+
+export class ConflictError extends HeraldError {
+  override name = 'ConflictError';
+  constructor(message: string) {
+    super('conflict', message);
+  }
+}
+
+/** The delivery's state does not allow the action (redeliver a pending one, cancel a finished one). */
+export class DeliveryNotEligibleError extends ConflictError {
   override name = 'DeliveryNotEligibleError';
-  constructor(readonly deliveryId: string, readonly status: string, action: string) {
-    super('not_eligible', `delivery ${deliveryId} is ${status}: cannot ${action}`);
+  constructor(
+    readonly deliveryId: string,
+    readonly status: string,
+    action: string,
+  ) {
+    super(`delivery ${deliveryId} is ${status}: cannot ${action}`);
   }
 }

@@ -18,9 +18,12 @@ import { describeResolution, resolveTemporalBinary, TemporalBinaryNotFoundError 
 import { startDevServer, type RunningDevServer } from './embedded/temporal-dev-server.js';
 import { createApp } from './http/create-app.js';
 import { checkHealth } from './http/health.js';
-import { createGuardedDispatcher, parseEgressAllowList } from './activities/egress-guard.js';
+import { createGuardedDispatcher, EgressAllowListError, parseEgressAllowList } from './activities/egress-guard.js';
 import type { DataEngine } from './store/data-engine.js';
-import { openEngine } from './store/open-engine.js';
+import { DatabaseUrlError, openEngine } from './store/open-engine.js';
+import { createSecretBox } from './store/secret-box.js';
+import { loadEncryptionKey } from './config/encryption-key.js';
+import { ensureRetentionSchedule } from './worker/retention-schedule.js';
 import { createWorker } from './worker/create-worker.js';
 
 /** Ctrl-C must stop everything within this, whatever hangs. */
@@ -41,6 +44,7 @@ async function start(config: Config, logger: Logger, running: Running): Promise<
   logger.debug({ config: describeConfig(config) }, 'configuration');
   // Validate everything cheap before starting anything.
   const egressAllow = parseEgressAllowList(config.egressAllow);
+  const box = createSecretBox(loadEncryptionKey(config, (line) => logger.info(line)));
 
   const store = await openEngine(config.databaseUrl);
   running.store = store;
@@ -80,8 +84,9 @@ async function start(config: Config, logger: Logger, running: Running): Promise<
     if (added.length) logger.info(`Registered search attributes: ${added.join(', ')}`);
   }
   const temporal = new Client({ connection: running.connection, namespace: config.temporalNamespace });
-  const herald = new HeraldClient({ temporal, store, taskQueue: config.taskQueue, maxPayloadBytes: config.maxPayloadBytes });
+  const herald = new HeraldClient({ temporal, store, box, taskQueue: config.taskQueue, maxPayloadBytes: config.maxPayloadBytes, httpsOnly: config.httpsOnly });
   void herald; // the REST API will be built on it
+  await ensureRetentionSchedule(temporal, config);
 
   running.worker = await createWorker({
     connection: running.nativeConnection,
@@ -89,6 +94,8 @@ async function start(config: Config, logger: Logger, running: Running): Promise<
     taskQueue: config.taskQueue,
     deps: {
       store,
+      box,
+      starter: { temporal, taskQueue: config.taskQueue, searchAttributes: true },
       dispatcher: createGuardedDispatcher({ allow: egressAllow }),
       clock: Date.now,
       random: Math.random,
@@ -182,7 +189,9 @@ async function main(): Promise<void> {
   try {
     await start(config, logger, running);
   } catch (err) {
-    const message = err instanceof ConfigError || err instanceof TemporalBinaryNotFoundError ? err.message : ((err as Error).stack ?? String(err));
+    // Errors about the user's setup are explained in one line; anything else is a bug and keeps its stack.
+    const expected = [ConfigError, TemporalBinaryNotFoundError, EgressAllowListError, DatabaseUrlError].some((type) => err instanceof type);
+    const message = expected ? (err as Error).message : ((err as Error).stack ?? String(err));
     logger.error(`Herald could not start: ${message}`);
     await stop(running, logger).catch(() => undefined);
     process.exit(1);

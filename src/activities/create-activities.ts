@@ -1,12 +1,21 @@
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
+import type { DeliveryStarter } from '../client/start-delivery.js';
 import type { DataEngine } from '../store/data-engine.js';
+import type { SecretBox } from '../store/secret-box.js';
+import { createFanOutActivities } from './fan-out-activities.js';
 import { createMirrorDelivery } from './mirror-delivery.js';
+import { createRecoverActivities } from './recover-activities.js';
+import { createRetentionActivities } from './retention-activities.js';
 import { createSendSignedWebhook } from './send-signed-webhook.js';
 
 /** Everything activities touch, built once by the worker and injected (tests pass their own). */
 export interface ActivityDeps {
   store: DataEngine;
+  /** Opens the sealed webhook secrets and headers, at send time only. */
+  box: SecretBox;
+  /** Starts delivery workflows (fan-out, recovery): the Temporal client and Herald's task queue. */
+  starter: DeliveryStarter;
   /** The egress-guarded undici Agent every attempt goes through. */
   dispatcher: Dispatcher;
   clock: () => number;
@@ -20,5 +29,8 @@ export function createActivities(deps: ActivityDeps) {
   return {
     sendSignedWebhook: createSendSignedWebhook(deps),
     mirrorDelivery: createMirrorDelivery(deps),
+    ...createFanOutActivities(deps),
+    ...createRecoverActivities(deps),
+    ...createRetentionActivities(deps),
   };
 }

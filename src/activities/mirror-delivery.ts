@@ -24,7 +24,6 @@ export function createMirrorDelivery({ store, clock }: Pick<ActivityDeps, 'store
           eventTimeMs: input.eventTimeMs,
           url: webhook?.url ?? '',
           method: webhook?.method ?? 'POST',
-          payload: input.payload,
           workflowId: input.workflowId,
           runId: input.runId,
         },

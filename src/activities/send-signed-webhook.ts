@@ -1,6 +1,7 @@
 import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { buildSignedRequest } from '../signing/build-request.js';
 import { recordAttemptFinished, recordAttemptStarted, type AttemptOutcome } from '../store/deliveries.js';
+import { findEvent } from '../store/events.js';
 import { disableWebhook, findWebhookForSending } from '../store/webhooks.js';
 import { FailureType, type AttemptFailureDetails, type SendSignedWebhookInput, type SendSignedWebhookResult } from '../workflows/messages.js';
 import { classifyAttempt } from './classify-response.js';
@@ -32,9 +33,12 @@ export function createSendSignedWebhook(deps: ActivityDeps) {
       });
     };
 
-    const webhook = await findWebhookForSending(store, input.webhookId, clock());
+    const webhook = await findWebhookForSending({ engine: store, box: deps.box }, input.webhookId, clock());
     if (!webhook) return fail(FailureType.WebhookUnavailable, `webhook ${input.webhookId} was deleted`, null, true);
     if (!webhook.active) return fail(FailureType.WebhookUnavailable, `webhook ${input.webhookId} is disabled (${webhook.disabledReason ?? 'by an operator'})`, null, true);
+
+    const event = await findEvent(store, input.tenantId, input.eventId);
+    if (!event) return fail(FailureType.EventMissing, `event ${input.eventId} is no longer stored`, null, true);
 
     const startedAt = clock();
     // Compare-and-set on (run, open status): a cancelled or redelivered delivery must not send again.
@@ -48,7 +52,7 @@ export function createSendSignedWebhook(deps: ActivityDeps) {
       eventTimeMs: input.eventTimeMs,
       deliveryId: input.deliveryId,
       attempt,
-      payload: input.payload,
+      payload: event.payload,
       secrets: webhook.secrets,
       customHeaders: webhook.headers,
       nowMs: startedAt,

@@ -22,6 +22,15 @@ export interface Config {
   maxPayloadBytes: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   shutdownGraceMs: number;
+  /** HERALD_ENCRYPTION_KEY (base64, 32 bytes); undefined = the embedded default's key file in the data folder. */
+  encryptionKey: string | undefined;
+  httpsOnly: boolean;
+  retention: {
+    /** 0 keeps them forever. */
+    deliveredMaxAgeMs: number;
+    deadMaxAgeMs: number;
+    intervalMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -60,6 +69,30 @@ const positiveInt = (fallback: number) =>
       return n;
     });
 
+const nonNegativeNumber = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) {
+        ctx.addIssue({ code: 'custom', message: `must be a number ≥ 0, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const flag = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v === '' || v === '0' || v.toLowerCase() === 'false') return false;
+    if (v === '1' || v.toLowerCase() === 'true') return true;
+    ctx.addIssue({ code: 'custom', message: `must be true/false or 1/0, got "${v}"` });
+    return z.NEVER;
+  });
+
 const nonEmpty = (fallback: string) => z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? fallback : v.trim()));
 
 const EnvSchema = z.object({
@@ -76,7 +109,14 @@ const EnvSchema = z.object({
   HERALD_MAX_PAYLOAD_BYTES: positiveInt(256 * 1024),
   HERALD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().transform((v) => v ?? 'info'),
   HERALD_SHUTDOWN_GRACE_MS: positiveInt(10_000),
+  HERALD_ENCRYPTION_KEY: z.string().optional().transform((v) => (v?.trim() ? v.trim() : undefined)),
+  HERALD_HTTPS_ONLY: flag,
+  HERALD_RETENTION_DELIVERED_DAYS: nonNegativeNumber(7),
+  HERALD_RETENTION_DEAD_DAYS: nonNegativeNumber(30),
+  HERALD_RETENTION_INTERVAL_MINUTES: positiveInt(60),
 });
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const parsed = EnvSchema.safeParse(env);
@@ -107,6 +147,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     maxPayloadBytes: e.HERALD_MAX_PAYLOAD_BYTES,
     logLevel: e.HERALD_LOG_LEVEL,
     shutdownGraceMs: e.HERALD_SHUTDOWN_GRACE_MS,
+    encryptionKey: e.HERALD_ENCRYPTION_KEY,
+    httpsOnly: e.HERALD_HTTPS_ONLY,
+    retention: {
+      deliveredMaxAgeMs: Math.round(e.HERALD_RETENTION_DELIVERED_DAYS * DAY_MS),
+      deadMaxAgeMs: Math.round(e.HERALD_RETENTION_DEAD_DAYS * DAY_MS),
+      intervalMs: e.HERALD_RETENTION_INTERVAL_MINUTES * 60_000,
+    },
   };
 }
 
@@ -117,5 +164,5 @@ export function redactUrl(url: string): string {
 
 /** The config as it may appear in logs. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  return { ...config, databaseUrl: redactUrl(config.databaseUrl) };
+  return { ...config, databaseUrl: redactUrl(config.databaseUrl), encryptionKey: config.encryptionKey ? '***' : undefined };
 }

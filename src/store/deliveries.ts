@@ -1,4 +1,5 @@
 import { DeliveryNotFoundError, ValidationError } from '../errors.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 import type { DeliveryStatus } from '../workflows/messages.js';
 import { UniqueViolationError, type DataEngine } from './data-engine.js';
 import { heraldDeliveries, heraldDeliveryAttempts } from './schema.js';
@@ -21,7 +22,6 @@ export interface Delivery {
   eventTimeMs: number;
   url: string;
   method: string;
-  payload: unknown;
   status: DeliveryStatus;
   attempts: number;
   nextRetryAt: number | null;
@@ -66,7 +66,6 @@ function toDelivery(row: Row): Delivery {
     eventTimeMs: Number(row.event_time),
     url: String(row.url),
     method: String(row.method),
-    payload: row.payload_json == null ? null : JSON.parse(String(row.payload_json)),
     status: row.status as DeliveryStatus,
     attempts: Number(row.attempts ?? 0),
     nextRetryAt: (row.next_retry_at as number | null) ?? null,
@@ -105,7 +104,6 @@ export interface RecordCreatedInput {
   eventTimeMs: number;
   url: string;
   method: string;
-  payload: unknown;
   workflowId: string;
   runId: string;
 }
@@ -127,7 +125,6 @@ export async function recordDeliveryCreated(engine: DataEngine, input: RecordCre
         event_time: input.eventTimeMs,
         url: input.url,
         method: input.method,
-        payload_json: JSON.stringify(input.payload ?? null),
         status: 'pending',
         attempts: 0,
         next_retry_at: null,
@@ -324,8 +321,8 @@ export async function listDeliveries(engine: DataEngine, filter: ListDeliveriesF
   if (filter.since !== undefined) and.push({ created_at: { $gte: filter.since } });
   if (filter.until !== undefined) and.push({ created_at: { $lt: filter.until } });
   if (filter.cursor) {
-    const { createdAt, id } = decodeCursor(filter.cursor);
-    and.push({ $or: [{ created_at: { $lt: createdAt } }, { created_at: createdAt, id: { $lt: id } }] });
+    const { at, id } = decodeCursor(filter.cursor);
+    and.push({ $or: [{ created_at: { $lt: at } }, { created_at: at, id: { $lt: id } }] });
   }
   const rows = await engine.find(DELIVERIES, {
     where: and.length ? { $and: and } : {},
@@ -340,16 +337,99 @@ export async function listDeliveries(engine: DataEngine, filter: ListDeliveriesF
   return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
 }
 
-function encodeCursor(createdAt: number, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+/** A matching webhook was disabled at fan-out: the delivery is recorded, not sent, so recovery can send it. */
+export async function recordDeliverySkipped(
+  engine: DataEngine,
+  input: {
+    deliveryId: string;
+    workflowId: string;
+    tenantId: string;
+    webhookId: string;
+    eventId: string;
+    eventType: string;
+    eventTimeMs: number;
+    url: string;
+    method: string;
+    reason: string;
+  },
+  now = Date.now(),
+): Promise<void> {
+  try {
+    await engine.insert(DELIVERIES, {
+      id: input.deliveryId,
+      tenant_id: input.tenantId,
+      webhook_id: input.webhookId,
+      event_id: input.eventId,
+      event_type: input.eventType,
+      event_time: input.eventTimeMs,
+      url: input.url,
+      method: input.method,
+      status: 'skipped',
+      attempts: 0,
+      next_retry_at: null,
+      last_attempted_at: null,
+      response_code: null,
+      response_body: null,
+      error: input.reason,
+      duration_ms: null,
+      workflow_id: input.workflowId,
+      run_id: null,
+      created_at: now,
+      updated_at: now,
+    });
+  } catch (err) {
+    // Already recorded (a retried fan-out page): one row per (event, webhook).
+    if (!(err instanceof UniqueViolationError)) throw err;
+  }
 }
 
-function decodeCursor(cursor: string): { createdAt: number; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [number, string];
-    if (typeof createdAt !== 'number' || typeof id !== 'string') throw new Error('shape');
-    return { createdAt, id };
-  } catch {
-    throw new ValidationError('cursor', 'is not a cursor this API returned');
+/** `dead` and `skipped` deliveries of one webhook created in [sinceMs, untilMs), oldest first, after `cursor`. */
+export async function listRecoverable(
+  engine: DataEngine,
+  page: { tenantId: string; webhookId: string; sinceMs: number; untilMs: number; cursor: string | null; limit: number },
+): Promise<{ items: Delivery[]; nextCursor: string | null }> {
+  const and: Row[] = [
+    { tenant_id: page.tenantId, webhook_id: page.webhookId, status: { $in: ['dead', 'skipped'] } },
+    { created_at: { $gte: page.sinceMs } },
+    { created_at: { $lt: page.untilMs } },
+  ];
+  if (page.cursor) {
+    const { at, id } = decodeCursor(page.cursor);
+    and.push({ $or: [{ created_at: { $gt: at } }, { created_at: at, id: { $gt: id } }] });
   }
+  const rows = await engine.find(DELIVERIES, {
+    where: { $and: and },
+    orderBy: [
+      { field: 'created_at', order: 'asc' },
+      { field: 'id', order: 'asc' },
+    ],
+    limit: page.limit,
+  });
+  const items = rows.map(toDelivery);
+  const last = items[items.length - 1];
+  return { items, nextCursor: items.length === page.limit && last ? encodeCursor(last.createdAt, last.id) : null };
+}
+
+/**
+ * Retention: deletes up to `limit` deliveries in `statuses` last updated before `olderThanMs`, with their
+ * attempt logs. Open deliveries are never in `statuses`, and the delete re-checks the status, so a row
+ * redelivered meanwhile survives.
+ */
+export async function deleteExpiredDeliveries(engine: DataEngine, input: { statuses: DeliveryStatus[]; olderThanMs: number; limit: number }): Promise<number> {
+  const statuses = input.statuses.filter((s) => !OPEN_STATUSES.includes(s));
+  if (statuses.length === 0) return 0;
+  const rows = await engine.find(DELIVERIES, {
+    where: { status: { $in: statuses }, updated_at: { $lt: input.olderThanMs } },
+    fields: ['id'],
+    orderBy: [{ field: 'updated_at', order: 'asc' }],
+    limit: input.limit,
+  });
+  const ids = rows.map((r) => String(r.id));
+  if (ids.length === 0) return 0;
+  const deleted = await engine.delete(DELIVERIES, { where: { id: { $in: ids }, status: { $in: statuses } }, multi: true });
+  // Attempt logs go only with their delivery: one redelivered in between keeps both.
+  const survivors = new Set((await engine.find(DELIVERIES, { where: { id: { $in: ids } }, fields: ['id'] })).map((r) => String(r.id)));
+  const gone = ids.filter((id) => !survivors.has(id));
+  if (gone.length) await engine.delete(DELIVERY_ATTEMPTS, { where: { delivery_id: { $in: gone } }, multi: true });
+  return deleted;
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { UniqueViolationError, type DataEngine } from './data-engine.js';
-import { heraldEvents, type EventRow } from './schema.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { heraldDeliveries, heraldEvents, type EventRow } from './schema.js';
 
 const EVENTS = heraldEvents.name;
 
@@ -72,4 +73,38 @@ export async function findEvent(engine: DataEngine, tenantId: string, eventId: s
 
 export async function markEventFannedOut(engine: DataEngine, tenantId: string, eventId: string, matchedCount: number, now = Date.now()): Promise<void> {
   await engine.update(EVENTS, { status: 'fanned_out', matched_count: matchedCount, updated_at: now }, { where: { id: eventRowId(tenantId, eventId) }, multi: false });
+}
+
+/**
+ * Retention of events: deletes events created before `olderThanMs` that no delivery row refers to any more,
+ * walking one page (oldest first) from `cursor`.
+ */
+export async function deleteUnreferencedEvents(
+  engine: DataEngine,
+  page: { olderThanMs: number; cursor: string | null; limit: number },
+): Promise<{ deleted: number; nextCursor: string | null }> {
+  const and: Record<string, unknown>[] = [{ created_at: { $lt: page.olderThanMs } }];
+  if (page.cursor) {
+    const { at, id } = decodeCursor(page.cursor);
+    and.push({ $or: [{ created_at: { $gt: at } }, { created_at: at, id: { $gt: id } }] });
+  }
+  const rows = await engine.find<EventRow>(EVENTS, {
+    where: { $and: and },
+    fields: ['id', 'tenant_id', 'event_id', 'created_at'],
+    orderBy: [
+      { field: 'created_at', order: 'asc' },
+      { field: 'id', order: 'asc' },
+    ],
+    limit: page.limit,
+  });
+  if (rows.length === 0) return { deleted: 0, nextCursor: null };
+  const referenced = await engine.find(heraldDeliveries.name, {
+    where: { event_id: { $in: [...new Set(rows.map((r) => r.event_id))] } },
+    fields: ['tenant_id', 'event_id'],
+  });
+  const inUse = new Set(referenced.map((r) => `${String(r.tenant_id)}\n${String(r.event_id)}`));
+  const unreferenced = rows.filter((r) => !inUse.has(`${r.tenant_id}\n${r.event_id}`)).map((r) => r.id);
+  const deleted = unreferenced.length ? await engine.delete(EVENTS, { where: { id: { $in: unreferenced } }, multi: true }) : 0;
+  const last = rows[rows.length - 1]!;
+  return { deleted, nextCursor: rows.length === page.limit ? encodeCursor(last.created_at, last.id) : null };
 }

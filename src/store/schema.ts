@@ -61,8 +61,10 @@ export const heraldWebhooks = {
     { name: 'disabled_at', type: 'bigint-ms', nullable: true },
     { name: 'signature_scheme', type: 'text', default: 'standard', values: SIGNATURE_SCHEMES },
     { name: 'method', type: 'text', default: 'POST' },
-    { name: 'headers_json', type: 'json-text', nullable: true }, // JSON object
-    { name: 'secrets_json', type: 'json-text' }, // JSON array of { secret, expiresAt: number | null }
+    // Credentials, sealed with AES-256-GCM (secret-box.ts): a raw row never holds them in plaintext.
+    { name: 'header_names_json', type: 'json-text', default: '[]' }, // readable: which custom headers are set
+    { name: 'headers_sealed', type: 'text', nullable: true }, // sealed JSON object of custom headers
+    { name: 'secrets_sealed', type: 'text' }, // sealed JSON array of { secret, expiresAt: number | null }
     { name: 'timeout_ms', type: 'integer', default: 15_000 },
     { name: 'retry_schedule_json', type: 'json-text', nullable: true }, // JSON array of seconds
     { name: 'retry_jitter', type: 'real', default: 0.2 },
@@ -86,7 +88,7 @@ export const heraldDeliveries = {
     { name: 'event_time', type: 'bigint-ms' },
     { name: 'url', type: 'text' },
     { name: 'method', type: 'text', default: 'POST' },
-    { name: 'payload_json', type: 'json-text' },
+    // The payload is not copied here: it is stored once per event (herald_events).
     { name: 'status', type: 'text', default: 'pending', values: DELIVERY_STATUSES },
     { name: 'attempts', type: 'integer', default: 0 },
     { name: 'next_retry_at', type: 'bigint-ms', nullable: true },

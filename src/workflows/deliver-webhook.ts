@@ -30,6 +30,7 @@ type Activities = ReturnType<typeof createActivities>;
 /** Mirror writes are local activities: cheap, no extra task-queue round trip, retried until the table answers. */
 const { mirrorDelivery } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
+  summary: 'record the delivery state in the delivery table',
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds' },
 });
 
@@ -52,7 +53,6 @@ export async function deliverWebhook(input: DeliverWebhookInput): Promise<Delive
     eventId: input.eventId,
     eventType: input.eventType,
     eventTimeMs: input.eventTimeMs,
-    payload: input.payload,
     workflowId,
     runId,
   });
@@ -79,10 +79,10 @@ export async function deliverWebhook(input: DeliverWebhookInput): Promise<Delive
     const sent = await sendSignedWebhook({
       deliveryId: input.deliveryId,
       webhookId: input.webhookId,
+      tenantId: input.tenantId,
       eventId: input.eventId,
       eventType: input.eventType,
       eventTimeMs: input.eventTimeMs,
-      payload: input.payload,
       runId,
       maxAttempts: input.maxAttempts,
     });

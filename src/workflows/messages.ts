@@ -5,8 +5,9 @@
 
 export type DeliveryStatus = 'pending' | 'in_flight' | 'success' | 'dead' | 'cancelled' | 'skipped';
 
-/** One delivery = one (event, webhook) pair. Ids and the event itself; the webhook's URL, secrets and headers
- * are resolved by the send activity at send time so they never enter history. */
+/** One delivery = one (event, webhook) pair, by id. The payload is stored once with the event, and the
+ * webhook's URL, secrets and headers are resolved by the send activity at send time: none of them enter
+ * history. */
 export interface DeliverWebhookInput {
   deliveryId: string;
   webhookId: string;
@@ -15,7 +16,6 @@ export interface DeliverWebhookInput {
   eventType: string;
   /** The event's time (epoch ms), the envelope's `timestamp`: stable across attempts and redeliveries. */
   eventTimeMs: number;
-  payload: unknown;
   /** Attempts allowed by the webhook's retry schedule (Temporal's RetryPolicy bound). */
   maxAttempts: number;
   /** The webhook's per-attempt HTTP timeout; Temporal's start-to-close timeout sits just above it. */
@@ -33,10 +33,10 @@ export interface DeliverWebhookResult {
 export interface SendSignedWebhookInput {
   deliveryId: string;
   webhookId: string;
+  tenantId: string;
   eventId: string;
   eventType: string;
   eventTimeMs: number;
-  payload: unknown;
   /** The workflow run this attempt belongs to: table writes are fenced by it. */
   runId: string;
   maxAttempts: number;
@@ -64,7 +64,6 @@ export type MirrorDeliveryInput =
       eventId: string;
       eventType: string;
       eventTimeMs: number;
-      payload: unknown;
       workflowId: string;
       runId: string;
     }
@@ -93,6 +92,8 @@ export const FailureType = {
   WebhookUnavailable: 'HeraldWebhookUnavailable',
   /** Non-retryable: the delivery row is no longer this run's to send (cancelled or redelivered). */
   Superseded: 'HeraldDeliverySuperseded',
+  /** Non-retryable: the event's stored payload is gone (deleted by retention). */
+  EventMissing: 'HeraldEventMissing',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -103,6 +104,7 @@ export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [
   FailureType.EgressRefused,
   FailureType.WebhookUnavailable,
   FailureType.Superseded,
+  FailureType.EventMissing,
 ];
 
 // ── fan-out ──────────────────────────────────────────────────────────────────────────────────────────
@@ -200,6 +202,12 @@ export interface SweepRetentionInput {
 export interface SweepRetentionResult {
   deletedDeliveries: number;
   deletedEvents: number;
+}
+
+export interface DeleteUnreferencedEventsInput {
+  olderThanMs: number;
+  cursor: string | null;
+  limit: number;
 }
 
 export interface DeleteExpiredInput {

@@ -8,6 +8,7 @@ import { HeraldClient } from '../../src/client/herald-client.js';
 import { freePort } from '../../src/embedded/child-process.js';
 import { projectRoot } from '../../src/embedded/project-root.js';
 import { openEngine } from '../../src/store/open-engine.js';
+import { createSecretBox, parseEncryptionKey } from '../../src/store/secret-box.js';
 import type { DataEngine } from '../../src/store/data-engine.js';
 import { uniqueId } from '../support/deps.js';
 import { startReceiver } from '../support/receiver.js';
@@ -97,7 +98,9 @@ describe('npm start (embedded default)', () => {
     const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
     // The same SQLite file the running Herald uses (WAL lets both open it).
     const store = await openEngine(`sqlite:${path.join(dir, 'herald.db')}`);
-    const client = new HeraldClient({ temporal: new Client({ connection }), store, taskQueue: 'herald' });
+    // The key the running Herald generated into its data folder on first start.
+    const box = createSecretBox(parseEncryptionKey(readFileSync(path.join(dir, 'encryption.key'), 'utf8')));
+    const client = new HeraldClient({ temporal: new Client({ connection }), store, box, taskQueue: 'herald' });
     return { herald: client, store, close: async () => (await store.close(), await connection.close()) };
   }
 
@@ -126,10 +129,10 @@ describe('npm start (embedded default)', () => {
     const receiver = await startReceiver();
     const { herald: client, close } = await heraldClient();
     try {
-      const { webhook } = await client.createWebhook({ url: receiver.url });
-      const started = await client.deliver({ webhookId: webhook.id, eventId: uniqueId('evt_'), eventType: 'order.created', payload: { n: 1 } });
+      const { webhook } = await client.webhooks.create({ url: receiver.url });
+      const started = await client.deliveries.deliver({ webhookId: webhook.id, eventId: uniqueId('evt_'), eventType: 'order.created', payload: { n: 1 } });
       await receiver.waitForRequests(1);
-      expect(await client.handle(started.workflowId).result()).toMatchObject({ status: 'success' });
+      expect(await client.deliveries.handle(started.workflowId).result()).toMatchObject({ status: 'success' });
 
       // The Web UI's own HTTP API lists the workflow.
       const query = encodeURIComponent(`WorkflowId="${started.workflowId}"`);
@@ -148,14 +151,14 @@ describe('npm start (embedded default)', () => {
     let started;
     try {
       // Nothing listens on `port` yet: the first attempt fails and a retry is scheduled 5 s later.
-      const { webhook } = await client.createWebhook({ url: `http://127.0.0.1:${port}/hook`, retrySchedule: [0, 5, 5, 5], retryJitter: 0 });
-      started = await client.deliver({ webhookId: webhook.id, eventId: uniqueId('evt_'), eventType: 'order.created', payload: { n: 2 } });
+      const { webhook } = await client.webhooks.create({ url: `http://127.0.0.1:${port}/hook`, retrySchedule: [0, 5, 5, 5], retryJitter: 0 });
+      started = await client.deliveries.deliver({ webhookId: webhook.id, eventId: uniqueId('evt_'), eventType: 'order.created', payload: { n: 2 } });
       for (let i = 0; i < 100; i++) {
-        const row = await client.getDelivery(started.deliveryId).catch(() => undefined); // the row appears once the workflow runs
+        const row = await client.deliveries.get(started.deliveryId).catch(() => undefined); // the row appears once the workflow runs
         if (row && row.attempts >= 1 && row.status === 'pending') break;
         await new Promise((r) => setTimeout(r, 100));
       }
-      expect((await client.getDelivery(started.deliveryId)).status).toBe('pending');
+      expect((await client.deliveries.get(started.deliveryId)).status).toBe('pending');
     } finally {
       await close();
     }
@@ -171,8 +174,8 @@ describe('npm start (embedded default)', () => {
     const second = await heraldClient();
     try {
       await receiver.waitForRequests(1, 60_000);
-      expect(await second.herald.handle(started.workflowId).result()).toMatchObject({ status: 'success', attempts: 2 });
-      expect((await second.herald.getDelivery(started.deliveryId)).status).toBe('success');
+      expect(await second.herald.deliveries.handle(started.workflowId).result()).toMatchObject({ status: 'success', attempts: 2 });
+      expect((await second.herald.deliveries.get(started.deliveryId)).status).toBe('success');
     } finally {
       await second.close();
       await receiver.close();

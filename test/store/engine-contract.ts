@@ -14,10 +14,13 @@ import {
   HERALD_OBJECTS,
   heraldDeliveries,
   heraldDeliveryAttempts,
+  heraldEvents,
   heraldWebhooks,
   type DeliveryAttemptRow,
   type DeliveryRow,
+  type EventRow,
   type NewDeliveryRow,
+  type NewEventRow,
   type NewWebhookRow,
   type ObjectDefinition,
   type WebhookRow,
@@ -36,6 +39,14 @@ export interface EngineHarness {
 const DELIVERIES = heraldDeliveries.name;
 const WEBHOOKS = heraldWebhooks.name;
 const ATTEMPTS = heraldDeliveryAttempts.name;
+const EVENTS = heraldEvents.name;
+
+/**
+ * Shaped like secret-box.ts output (`v1.<nonce>.<tag>.<ciphertext>`, base64url): the engines store sealed
+ * credentials as plain text, so a value that is not JSON must round-trip untouched.
+ */
+const SEALED_SECRETS = 'v1.q8Xk2l0ZbW9yT3aF.Jm4_Rr1sLq0tUv2wXy3zAb.c2VhbGVkLXNlY3JldHMtcGxhY2Vob2xkZXI';
+const SEALED_HEADERS = 'v1.AbCdEfGhIjKlMnOp.Zz9-Yy8_Xx7Ww6Vv5Uu4Tt.c2VhbGVkLWhlYWRlcnMtcGxhY2Vob2xkZXI';
 
 /** Concurrent callers in the race tests, each on its own engine (its own connection for SQL engines). */
 const RACERS = 20;
@@ -50,7 +61,6 @@ function delivery(n: number, overrides: Partial<NewDeliveryRow> = {}): NewDelive
     event_type: n % 2 === 0 ? 'order.created' : 'order.paid',
     event_time: T0 + n * 1000 - 500,
     url: `https://example.test/hook/${n}`,
-    payload_json: JSON.stringify({ n }),
     workflow_id: `delivery:wh_${n % 3}:evt_${n}`,
     created_at: T0 + n * 1000,
     updated_at: T0 + n * 1000,
@@ -63,9 +73,22 @@ function webhook(id: string, overrides: Partial<NewWebhookRow> = {}): NewWebhook
     id,
     url: `https://example.test/${id}`,
     event_types_json: '["order.created"]',
-    secrets_json: '[{"secret":"whsec_AAAA","expiresAt":null}]',
+    secrets_sealed: SEALED_SECRETS,
     created_at: T0,
     updated_at: T0,
+    ...overrides,
+  };
+}
+
+function event(n: number, overrides: Partial<NewEventRow> = {}): NewEventRow {
+  return {
+    id: `ev_${String(n).padStart(3, '0')}`,
+    event_id: `evt_${n}`,
+    event_type: n % 2 === 0 ? 'order.created' : 'order.paid',
+    event_time: T0 + n * 1000 - 500,
+    payload_json: JSON.stringify({ n }),
+    created_at: T0 + n * 1000,
+    updated_at: T0 + n * 1000,
     ...overrides,
   };
 }
@@ -165,12 +188,14 @@ export function describeEngineContract(name: string, makeHarness: () => Promise<
         expect((await engine.findOne(DELIVERIES, { where: { id: 'dlv_001' } }))!['status']).toBe('pending');
       });
 
-      it('round-trips JSON text byte for byte, booleans, epoch ms, reals and nulls', async () => {
-        const json = '{ "b": [1, 2.50, "ünïcödé 🎉"], "a": {"nested": null} }';
+      it('round-trips JSON text byte for byte, sealed text, booleans, epoch ms, reals and nulls', async () => {
+        // Not canonical JSON (spacing, a \u escape, a non-ASCII name): a JSON-typed column would rewrite it.
+        const eventTypes = '[ "order.created",\t"ünïcödé.🎉" , "caf\\u00e9.*"]';
         const stored = await engine.insert<WebhookRow>(
           WEBHOOKS,
           webhook('wh_1', {
-            headers_json: json,
+            event_types_json: eventTypes,
+            headers_sealed: SEALED_HEADERS,
             active: false,
             disabled_at: new Date(T0 + 123) as unknown as number, // a Date is accepted for epoch-ms fields
             retry_jitter: 0.35,
@@ -181,7 +206,10 @@ export function describeEngineContract(name: string, makeHarness: () => Promise<
         );
         const found = await engine.findOne<WebhookRow>(WEBHOOKS, { where: { id: 'wh_1' } });
         expect(found).toEqual(stored);
-        expect(found!.headers_json).toBe(json);
+        expect(found!.event_types_json).toBe(eventTypes);
+        expect(found!.headers_sealed).toBe(SEALED_HEADERS);
+        expect(found!.secrets_sealed).toBe(SEALED_SECRETS);
+        expect(found!.retry_schedule_json).toBe('[5, 300, 3600]');
         expect(found!.active).toBe(false);
         expect(found!.disabled_at).toBe(T0 + 123);
         expect(typeof found!.created_at).toBe('number');
@@ -196,7 +224,9 @@ export function describeEngineContract(name: string, makeHarness: () => Promise<
           method: 'POST',
           timeout_ms: 15_000,
           retry_jitter: 0.2,
-          headers_json: null,
+          headers_sealed: null,
+          retry_schedule_json: null,
+          disabled_at: null,
           tenant_id: 'default',
         });
         expect(await engine.findOne(WEBHOOKS, { where: { id: 'wh_2' } })).toEqual(defaults);
@@ -206,6 +236,28 @@ export function describeEngineContract(name: string, makeHarness: () => Promise<
         const far = T0 * 100; // beyond 32 bits, within 2^53
         await engine.update(WEBHOOKS, { deleted_at: far }, { where: { id: 'wh_2' } });
         expect((await engine.findOne<WebhookRow>(WEBHOOKS, { where: { deleted_at: far } }))!.deleted_at).toBe(far);
+      });
+
+      it("round-trips an event's payload JSON byte for byte, with its defaults", async () => {
+        // Keys out of order, spacing, a trailing zero, an escape and non-ASCII: the exact bytes must come back.
+        const json = '{ "b": [1, 2.50, "ünïcödé 🎉", "\\u00e9\\n"], "a": {"nested": null} }';
+        const stored = await engine.insert<EventRow>(EVENTS, event(1, { payload_json: json }));
+        expect(stored).toEqual({ ...event(1, { payload_json: json }), tenant_id: 'default', status: 'fanning_out', matched_count: null });
+        const found = await engine.findOne<EventRow>(EVENTS, { where: { id: 'ev_001' } });
+        expect(found).toEqual(stored);
+        expect(found!.payload_json).toBe(json);
+        expect(found!.event_time).toBe(T0 + 500);
+        // JSON text is compared as text in filters, and updates keep the new bytes exactly too.
+        expect(ids(await engine.find(EVENTS, { where: { payload_json: json } }))).toEqual(['ev_001']);
+        const next = '[ {"n":1} ,null ]';
+        expect(
+          await engine.update(EVENTS, { payload_json: next, status: 'fanned_out', matched_count: 3 }, { where: { id: 'ev_001' } }),
+        ).toBe(1);
+        expect(await engine.findOne(EVENTS, { where: { id: 'ev_001' }, fields: ['payload_json', 'status', 'matched_count'] })).toEqual({
+          payload_json: next,
+          status: 'fanned_out',
+          matched_count: 3,
+        });
       });
     });
 
@@ -548,6 +600,16 @@ export function describeEngineContract(name: string, makeHarness: () => Promise<
         expect(await engine.count(DELIVERIES)).toBe(2);
       });
 
+      it('throws UniqueViolationError on the publish dedup key (tenant_id, event_id)', async () => {
+        await engine.insert(EVENTS, event(1));
+        await expectUniqueViolation(engine.insert(EVENTS, event(1, { id: 'ev_again' })), EVENTS, ['tenant_id', 'event_id']);
+        // The same event id in another tenant is a different event.
+        await engine.insert(EVENTS, event(1, { id: 'ev_other', tenant_id: 'acme' }));
+        await expectUniqueViolation(engine.insert(EVENTS, event(2, { id: 'ev_001' })), EVENTS, ['id']);
+        expect(await engine.count(EVENTS)).toBe(2);
+        expect(await engine.count(EVENTS, { where: { event_id: 'evt_1' } })).toBe(2);
+      });
+
       it('throws UniqueViolationError on a primary key, so a retried attempt write is detectable', async () => {
         const attempt = {
           id: 'dlv_001:run_1:1',
@@ -645,16 +707,38 @@ export function describeEngineContract(name: string, makeHarness: () => Promise<
         await expectValidationError(engine.insert(DELIVERIES, { ...delivery(1), attempts: 2 ** 31 }), 'attempts', 'integer');
         await expectValidationError(engine.insert(DELIVERIES, { ...delivery(1), created_at: '2026-01-01' }), 'created_at');
         await expectValidationError(engine.insert(DELIVERIES, { ...delivery(1), status: 'done' }), 'status', 'pending');
+        // json-text refuses an object (it would be double-encoded) and text that is not JSON, in every json-text column.
         await expectValidationError(
-          engine.insert(DELIVERIES, { ...delivery(1), payload_json: { n: 1 } as unknown as string }),
+          engine.insert(EVENTS, event(1, { payload_json: { n: 1 } as unknown as string })),
           'payload_json',
           'JSON.stringify',
         );
-        await expectValidationError(engine.insert(DELIVERIES, { ...delivery(1), payload_json: '{n: 1}' }), 'payload_json', 'JSON');
+        await expectValidationError(engine.insert(EVENTS, event(1, { payload_json: '{n: 1}' })), 'payload_json', 'JSON');
+        await expectValidationError(
+          engine.insert(WEBHOOKS, webhook('wh_1', { event_types_json: ['order.created'] as unknown as string })),
+          'event_types_json',
+          'JSON.stringify',
+        );
+        await expectValidationError(engine.insert(WEBHOOKS, webhook('wh_1', { event_types_json: '[order.created]' })), 'event_types_json', 'JSON');
+        await expectValidationError(engine.update(EVENTS, { payload_json: '{n: 1}' }, { where: { id: 'x' } }), 'payload_json', 'JSON');
+        await expectValidationError(engine.insert(EVENTS, event(1, { status: 'done' as never })), 'status', 'fanning_out');
+        // The sealed credentials are required text (a sealed value is not JSON, and must not be checked as JSON).
+        const { secrets_sealed: _secrets, ...noSecrets } = webhook('wh_1');
+        await expectValidationError(engine.insert(WEBHOOKS, noSecrets), 'secrets_sealed', 'required');
+        await expectValidationError(engine.insert(WEBHOOKS, webhook('wh_1', { secrets_sealed: null as never })), 'secrets_sealed', 'null');
+        await expectValidationError(
+          engine.insert(WEBHOOKS, webhook('wh_1', { headers_sealed: { 'x-api-key': 'k' } as never })),
+          'headers_sealed',
+          'string',
+        );
+        const { event_time: _eventTime, ...noEventTime } = delivery(1);
+        await expectValidationError(engine.insert(DELIVERIES, noEventTime), 'event_time', 'required');
         await expectValidationError(engine.insert(WEBHOOKS, webhook('wh_1', { active: 'yes' as never })), 'active', 'boolean');
         await expectValidationError(engine.update(DELIVERIES, { status: 'bogus' as never }, { where: { id: 'x' } }), 'status');
         await expectValidationError(engine.update(DELIVERIES, {}, { where: { id: 'x' } }), 'no fields');
         expect(await engine.count(DELIVERIES)).toBe(0);
+        expect(await engine.count(EVENTS)).toBe(0);
+        expect(await engine.count(WEBHOOKS)).toBe(0);
       });
     });
 

@@ -72,7 +72,6 @@ describe('DataEngine and ObjectStack IDataEngine', () => {
       event_type: 'order.created',
       event_time: 1,
       url: 'https://example.test/hook',
-      payload_json: '{}',
       workflow_id: 'delivery:wh_1:evt_1',
       created_at: 1,
       updated_at: 1,

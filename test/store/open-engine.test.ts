@@ -14,7 +14,7 @@ const webhook = {
   id: 'wh_1',
   url: 'https://example.test/hook',
   event_types_json: '["*"]',
-  secrets_json: '[]',
+  secrets_sealed: 'v1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA.AA',
   created_at: 1,
   updated_at: 1,
 };

@@ -44,7 +44,6 @@ for (let row = 0; row < job.rows; row++) {
         event_type: 'order.created',
         event_time: job.now,
         url: 'https://example.test/hook',
-        payload_json: '{}',
         workflow_id: `delivery:wh_1:evt_${row}`,
         created_at: job.now,
         updated_at: job.now,

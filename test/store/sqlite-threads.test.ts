@@ -104,7 +104,6 @@ describe('SQLite engine raced from worker threads', () => {
         event_type: 'order.created',
         event_time: T0,
         url: 'https://example.test/hook',
-        payload_json: '{}',
         workflow_id: `delivery:wh_1:evt_${row}`,
         created_at: T0,
         updated_at: T0,

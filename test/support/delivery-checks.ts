@@ -46,7 +46,7 @@ export interface EndCheck {
  */
 export async function expectDeliveryEnd(check: EndCheck) {
   const { herald, handle, deliveryId, result } = check;
-  const row = await herald.getDelivery(deliveryId);
+  const row = await herald.deliveries.get(deliveryId);
   const description = await handle.describe();
   expect(row.runId).toBe(description.runId);
   expect({ status: row.status, attempts: row.attempts, responseCode: row.responseCode }).toEqual({

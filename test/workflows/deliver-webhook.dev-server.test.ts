@@ -8,7 +8,7 @@ import { HeraldClient } from '../../src/client/herald-client.js';
 import type { DataEngine } from '../../src/store/data-engine.js';
 import { openEngine } from '../../src/store/open-engine.js';
 import { createWorker } from '../../src/worker/create-worker.js';
-import { testActivityDeps, uniqueId } from '../support/deps.js';
+import { TEST_BOX, testActivityDeps, uniqueId } from '../support/deps.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startDevTemporal, type TemporalForTests } from '../support/temporal.js';
 
@@ -31,7 +31,7 @@ describe('deliverWebhook on the dev server', () => {
     receiver = await startReceiver();
     worker = await createWorker({ connection: temporal.env.nativeConnection, namespace: 'default', taskQueue, deps: testActivityDeps(store) });
     workerRun = worker.run();
-    herald = new HeraldClient({ temporal: temporal.env.client, store, taskQueue });
+    herald = new HeraldClient({ temporal: temporal.env.client, store, box: TEST_BOX, taskQueue });
   });
 
   afterAll(async () => {
@@ -44,10 +44,10 @@ describe('deliverWebhook on the dev server', () => {
   });
 
   it('delivers a signed POST that an independent verifier accepts, and records it', async () => {
-    const { webhook, secret } = await herald.createWebhook({ url: receiver.url, eventTypes: ['order.created'] });
+    const { webhook, secret } = await herald.webhooks.create({ url: receiver.url, eventTypes: ['order.created'] });
     const eventId = uniqueId('evt_');
-    const started = await herald.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: { orderId: 42 } });
-    const result = await herald.handle(started.workflowId).result();
+    const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: { orderId: 42 } });
+    const result = await herald.deliveries.handle(started.workflowId).result();
 
     expect(result).toMatchObject({ status: 'success', attempts: 1, responseCode: 200 });
     const [request] = await receiver.waitForRequests(1);
@@ -56,7 +56,7 @@ describe('deliverWebhook on the dev server', () => {
     const verified = new StandardWebhook(secret).verify(request!.body, request!.headers as Record<string, string>);
     expect(verified).toMatchObject({ type: 'order.created', data: { orderId: 42 } });
 
-    const row = await herald.getDelivery(started.deliveryId);
+    const row = await herald.deliveries.get(started.deliveryId);
     expect(row).toMatchObject({ status: 'success', attempts: 1, responseCode: 200, eventId, webhookId: webhook.id, workflowId: started.workflowId });
     expect(row.attemptLog).toHaveLength(1);
   });

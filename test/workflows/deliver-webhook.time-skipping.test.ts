@@ -4,7 +4,7 @@ import { HeraldClient } from '../../src/client/herald-client.js';
 import type { DataEngine } from '../../src/store/data-engine.js';
 import { openEngine } from '../../src/store/open-engine.js';
 import { createWorker } from '../../src/worker/create-worker.js';
-import { testActivityDeps, uniqueId } from '../support/deps.js';
+import { TEST_BOX, testActivityDeps, uniqueId } from '../support/deps.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startTimeSkippingTemporal, type TemporalForTests } from '../support/temporal.js';
 
@@ -22,7 +22,7 @@ describe('deliverWebhook on the time-skipping server', () => {
     store = await openEngine('memory:');
     receiver = await startReceiver();
     worker = await createWorker({ connection: temporal.env.nativeConnection, namespace: 'default', taskQueue, deps: testActivityDeps(store) });
-    herald = new HeraldClient({ temporal: temporal.env.client, store, taskQueue, searchAttributes: false });
+    herald = new HeraldClient({ temporal: temporal.env.client, store, box: TEST_BOX, taskQueue, searchAttributes: false });
   });
 
   afterAll(async () => {
@@ -32,12 +32,12 @@ describe('deliverWebhook on the time-skipping server', () => {
   });
 
   it('retries after a one-hour scheduled delay in well under a second of real time', async () => {
-    const { webhook } = await herald.createWebhook({ url: receiver.url, retrySchedule: [0, 3600], retryJitter: 0 });
+    const { webhook } = await herald.webhooks.create({ url: receiver.url, retrySchedule: [0, 3600], retryJitter: 0 });
     receiver.respond = (_req, index) => (index === 0 ? { status: 503 } : { status: 200 });
-    const started = await herald.deliver({ webhookId: webhook.id, eventId: uniqueId('evt_'), eventType: 'order.created', payload: {} });
+    const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId: uniqueId('evt_'), eventType: 'order.created', payload: {} });
 
     const serverStart = await temporal.env.currentTimeMs();
-    const result = await worker.runUntil(herald.handle(started.workflowId).result());
+    const result = await worker.runUntil(herald.deliveries.handle(started.workflowId).result());
     const serverElapsedMs = (await temporal.env.currentTimeMs()) - serverStart;
 
     expect(result).toMatchObject({ status: 'success', attempts: 2, responseCode: 200 });

@@ -11,7 +11,7 @@ import { openEngine } from '../../src/store/open-engine.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { HERALD_EVENT_ID, HERALD_EVENT_TYPE, HERALD_TENANT_ID, HERALD_WEBHOOK_ID } from '../../src/workflows/search-attributes.js';
 import { eventually, expectDeliveryEnd, secretForms, verifyStandard } from '../support/delivery-checks.js';
-import { testActivityDeps, uniqueId } from '../support/deps.js';
+import { testActivityDeps, uniqueId, TEST_BOX } from '../support/deps.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startDevTemporal, type TemporalForTests } from '../support/temporal.js';
 
@@ -54,7 +54,7 @@ describe('delivery scenarios on the dev server', () => {
   }
 
   function client(taskQueue: string) {
-    return new HeraldClient({ temporal: temporal.env.client, store, taskQueue });
+    return new HeraldClient({ temporal: temporal.env.client, store, box: TEST_BOX, taskQueue });
   }
 
   /** A fresh task queue, its client, and an in-process worker that never caches a workflow. */
@@ -79,29 +79,29 @@ describe('delivery scenarios on the dev server', () => {
     const rx = await receiver();
     // Slow enough that most starts land while the delivery is running.
     rx.respond = () => ({ status: 200, delayMs: 300 });
-    const { webhook, secret } = await herald.createWebhook({ url: rx.url });
+    const { webhook, secret } = await herald.webhooks.create({ url: rx.url });
     const eventId = uniqueId('evt_');
     const input = { webhookId: webhook.id, eventId, eventType: 'order.created', payload: { orderId: 1 } };
 
     await worker.runUntil(async () => {
-      const starts = await Promise.all(Array.from({ length: 20 }, () => herald.deliver(input)));
+      const starts = await Promise.all(Array.from({ length: 20 }, () => herald.deliveries.deliver(input)));
       const [first] = starts;
       expect(first!.runId).not.toBe('');
       for (const s of starts) expect(s).toEqual(first);
-      const handle = herald.handle(first!.workflowId);
+      const handle = herald.deliveries.handle(first!.workflowId);
       const result = await handle.result();
 
       expect(result).toMatchObject({ status: 'success', attempts: 1, responseCode: 200 });
-      expect(await herald.deliver(input)).toEqual(first);
+      expect(await herald.deliveries.deliver(input)).toEqual(first);
       expect((await handle.describe()).runId).toBe(first!.runId);
       expect(rx.requests).toHaveLength(1);
       verifyStandard(secret, rx.requests[0]!);
       expect(await store.count('herald_deliveries', { where: { event_id: eventId } })).toBe(1);
-      expect((await herald.listDeliveries({ webhookId: webhook.id })).items.map((d) => d.id)).toEqual([first!.deliveryId]);
+      expect((await herald.deliveries.list({ webhookId: webhook.id })).items.map((d) => d.id)).toEqual([first!.deliveryId]);
       await expectDeliveryEnd({ herald, handle, deliveryId: first!.deliveryId, result, secrets: secretForms(secret), present: [eventId] });
 
       // A finished delivery cannot be cancelled.
-      await expect(herald.cancel(first!.deliveryId)).rejects.toBeInstanceOf(DeliveryNotEligibleError);
+      await expect(herald.deliveries.cancel(first!.deliveryId)).rejects.toBeInstanceOf(DeliveryNotEligibleError);
       expect(rx.requests).toHaveLength(1);
     });
   });
@@ -110,24 +110,24 @@ describe('delivery scenarios on the dev server', () => {
     const { herald, worker } = await setup();
     const rx = await receiver();
     rx.respond = () => ({ status: 400, body: 'rejected' });
-    const { webhook, secret } = await herald.createWebhook({ url: rx.url, retrySchedule: [0, 5], retryJitter: 0 });
+    const { webhook, secret } = await herald.webhooks.create({ url: rx.url, retrySchedule: [0, 5], retryJitter: 0 });
     const eventId = uniqueId('evt_');
     const eventTime = Date.UTC(2025, 5, 1, 12, 0, 0, 0);
 
     await worker.runUntil(async () => {
-      const started = await herald.deliver({ webhookId: webhook.id, eventId, eventType: 'invoice.paid', payload: { invoice: 'inv_1' }, eventTime });
-      const firstRun = herald.handle(started.workflowId, started.runId);
+      const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'invoice.paid', payload: { invoice: 'inv_1' }, eventTime });
+      const firstRun = herald.deliveries.handle(started.workflowId, started.runId);
       const dead = await firstRun.result();
       expect(dead).toMatchObject({ status: 'dead', attempts: 1, responseCode: 400 });
       await expectDeliveryEnd({ herald, handle: firstRun, deliveryId: started.deliveryId, result: dead, secrets: secretForms(secret), present: [eventId] });
 
       // The receiver is fixed; the operator redelivers.
       rx.respond = () => ({ status: 200 });
-      const again = await herald.redeliver(started.deliveryId);
+      const again = await herald.deliveries.redeliver(started.deliveryId);
       expect(again.deliveryId).toBe(started.deliveryId);
       expect(again.workflowId).toBe(started.workflowId);
       expect(again.runId).not.toBe(started.runId);
-      const secondRun = herald.handle(again.workflowId, again.runId);
+      const secondRun = herald.deliveries.handle(again.workflowId, again.runId);
       const result = await secondRun.result();
 
       expect(result).toEqual({ deliveryId: started.deliveryId, status: 'success', attempts: 1, responseCode: 200, error: null });
@@ -144,11 +144,11 @@ describe('delivery scenarios on the dev server', () => {
       // The first run's history is as clean as the second's.
       for (const s of secretForms(secret)) expect(JSON.stringify(await firstRun.fetchHistory())).not.toContain(s);
       // deliver() of the pair now answers with the redelivered run.
-      expect(await herald.deliver({ webhookId: webhook.id, eventId, eventType: 'invoice.paid', payload: {} })).toEqual(again);
+      expect(await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'invoice.paid', payload: {} })).toEqual(again);
 
-      await expect(herald.redeliver('dlv_doesnotexist')).rejects.toBeInstanceOf(DeliveryNotFoundError);
-      await herald.deleteWebhook(webhook.id);
-      await expect(herald.redeliver(started.deliveryId)).rejects.toBeInstanceOf(WebhookNotFoundError);
+      await expect(herald.deliveries.redeliver('dlv_doesnotexist')).rejects.toBeInstanceOf(DeliveryNotFoundError);
+      await herald.webhooks.delete(webhook.id);
+      await expect(herald.deliveries.redeliver(started.deliveryId)).rejects.toBeInstanceOf(WebhookNotFoundError);
       expect(rx.requests).toHaveLength(2);
     });
   });
@@ -158,25 +158,25 @@ describe('delivery scenarios on the dev server', () => {
     const rx = await receiver();
     // The first answer is slow, so the delivery is observably in flight before it waits for its retry.
     rx.respond = () => ({ status: 503, delayMs: 2_000 });
-    const { webhook, secret } = await herald.createWebhook({ url: rx.url, retrySchedule: [0, 3600], retryJitter: 0 });
+    const { webhook, secret } = await herald.webhooks.create({ url: rx.url, retrySchedule: [0, 3600], retryJitter: 0 });
     const eventId = uniqueId('evt_');
 
     await worker.runUntil(async () => {
-      const started = await herald.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
-      const handle = herald.handle(started.workflowId);
+      const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
+      const handle = herald.deliveries.handle(started.workflowId);
 
-      await eventually(async () => expect((await herald.getDelivery(started.deliveryId)).status).toBe('in_flight'), 10_000, 25);
-      await expect(herald.redeliver(started.deliveryId)).rejects.toMatchObject({ name: 'DeliveryNotEligibleError', status: 'in_flight' });
+      await eventually(async () => expect((await herald.deliveries.get(started.deliveryId)).status).toBe('in_flight'), 10_000, 25);
+      await expect(herald.deliveries.redeliver(started.deliveryId)).rejects.toMatchObject({ name: 'DeliveryNotEligibleError', status: 'in_flight' });
 
       const waiting = await eventually(async () => {
-        const row = await herald.getDelivery(started.deliveryId);
+        const row = await herald.deliveries.get(started.deliveryId);
         expect(row.status).toBe('pending');
         return row;
       });
       expect(waiting.nextRetryAt! - Date.now()).toBeGreaterThan(3_500_000);
-      await expect(herald.redeliver(started.deliveryId)).rejects.toMatchObject({ name: 'DeliveryNotEligibleError', status: 'pending' });
+      await expect(herald.deliveries.redeliver(started.deliveryId)).rejects.toMatchObject({ name: 'DeliveryNotEligibleError', status: 'pending' });
 
-      await herald.cancel(started.deliveryId);
+      await herald.deliveries.cancel(started.deliveryId);
       const result = await handle.result();
 
       expect(result).toMatchObject({ status: 'cancelled', attempts: 1, responseCode: 503 });
@@ -188,8 +188,8 @@ describe('delivery scenarios on the dev server', () => {
       expect(description.raw.pendingActivities ?? []).toHaveLength(0);
       expect(rx.requests).toHaveLength(1);
 
-      await expect(herald.cancel(started.deliveryId)).rejects.toMatchObject({ name: 'DeliveryNotEligibleError', status: 'cancelled' });
-      await expect(herald.cancel('dlv_doesnotexist')).rejects.toBeInstanceOf(DeliveryNotFoundError);
+      await expect(herald.deliveries.cancel(started.deliveryId)).rejects.toMatchObject({ name: 'DeliveryNotEligibleError', status: 'cancelled' });
+      await expect(herald.deliveries.cancel('dlv_doesnotexist')).rejects.toBeInstanceOf(DeliveryNotFoundError);
       expect(rx.requests).toHaveLength(1);
     });
   });
@@ -200,7 +200,7 @@ describe('delivery scenarios on the dev server', () => {
     const rx = await receiver();
     // The first request is held open far past the heartbeat timeout; the retry is answered at once.
     rx.respond = (_req, index) => (index === 0 ? { status: 200, delayMs: 40_000 } : { status: 200 });
-    const { webhook, secret } = await herald.createWebhook({ url: rx.url });
+    const { webhook, secret } = await herald.webhooks.create({ url: rx.url });
     const eventId = uniqueId('evt_');
 
     const child = spawn(process.execPath, ['--import', 'tsx', WORKER_PROCESS, JSON.stringify({ address: temporal.address, taskQueue, database })], {
@@ -210,14 +210,14 @@ describe('delivery scenarios on the dev server', () => {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     await waitForOutput(child, 'ready', 30_000);
 
-    const started = await herald.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: { orderId: 9 } });
+    const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: { orderId: 9 } });
     await eventually(async () => expect(rx.requests).toHaveLength(1), 20_000, 25);
-    expect((await herald.getDelivery(started.deliveryId)).status).toBe('in_flight');
+    expect((await herald.deliveries.get(started.deliveryId)).status).toBe('in_flight');
     child.kill('SIGKILL');
     await exited;
 
     const worker = await newWorker(taskQueue);
-    const handle = herald.handle(started.workflowId);
+    const handle = herald.deliveries.handle(started.workflowId);
     const result = await worker.runUntil(handle.result());
 
     expect(result).toMatchObject({ status: 'success', attempts: 2, responseCode: 200 });
@@ -236,12 +236,12 @@ describe('delivery scenarios on the dev server', () => {
   it('search attributes: a delivered delivery is found by HeraldDeliveryStatus and HeraldWebhookId', async () => {
     const { herald, worker } = await setup();
     const rx = await receiver();
-    const { webhook, secret } = await herald.createWebhook({ url: rx.url, tenantId: 'tenant-a' });
+    const { webhook, secret } = await herald.webhooks.create({ url: rx.url, tenantId: 'tenant-a' });
     const eventId = uniqueId('evt_');
 
     await worker.runUntil(async () => {
-      const started = await herald.deliver({ webhookId: webhook.id, eventId, eventType: 'user.signed_up', payload: {} });
-      const handle = herald.handle(started.workflowId);
+      const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'user.signed_up', payload: {} });
+      const handle = herald.deliveries.handle(started.workflowId);
       const result = await handle.result();
       expect(result).toMatchObject({ status: 'success', attempts: 1, responseCode: 200 });
 

@@ -10,7 +10,7 @@ import type { DataEngine } from '../../src/store/data-engine.js';
 import { openEngine } from '../../src/store/open-engine.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { expectDeliveryEnd, objectstackSignature, secretForms, serverTimeRecorder, verifyStandard } from '../support/delivery-checks.js';
-import { testActivityDeps, uniqueId } from '../support/deps.js';
+import { testActivityDeps, uniqueId, TEST_BOX } from '../support/deps.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startTimeSkippingTemporal, type TemporalForTests } from '../support/temporal.js';
 
@@ -66,6 +66,7 @@ describe('delivery scenarios on the time-skipping server', () => {
     const herald = new HeraldClient({
       temporal: temporal.env.client,
       store,
+      box: TEST_BOX,
       taskQueue,
       searchAttributes: false,
       ...(opts.maxPayloadBytes !== undefined ? { maxPayloadBytes: opts.maxPayloadBytes } : {}),
@@ -77,12 +78,12 @@ describe('delivery scenarios on the time-skipping server', () => {
     const { herald, run } = await setup();
     const rx = await receiver();
     const headerValue = `tok-${uniqueId('custom-')}`;
-    const { webhook, secret } = await herald.createWebhook({ url: rx.url, eventTypes: ['order.created'], headers: { 'X-Partner-Token': headerValue } });
+    const { webhook, secret } = await herald.webhooks.create({ url: rx.url, eventTypes: ['order.created'], headers: { 'X-Partner-Token': headerValue } });
     const eventId = uniqueId('evt_');
     const eventTime = Date.UTC(2025, 0, 2, 3, 4, 5, 678);
     const marker = uniqueId('payload-marker-');
-    const started = await herald.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: { orderId: 42, marker }, eventTime });
-    const handle = herald.handle(started.workflowId);
+    const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: { orderId: 42, marker }, eventTime });
+    const handle = herald.deliveries.handle(started.workflowId);
 
     const result = await run(handle.result());
 
@@ -95,18 +96,19 @@ describe('delivery scenarios on the time-skipping server', () => {
     expect(request!.headers['x-partner-token']).toBe(headerValue);
     expect(request!.headers['content-type']).toBe('application/json');
     expect(verifyStandard(secret, request!)).toEqual({ type: 'order.created', timestamp: '2025-01-02T03:04:05.678Z', data: { orderId: 42, marker } });
-    // The marker lives only inside the (bytes) workflow input: finding it proves the history text is decoded.
-    await expectDeliveryEnd({ herald, handle, deliveryId: started.deliveryId, result, secrets: [...secretForms(secret), headerValue], present: [eventId, marker] });
+    // The event id lives inside the (bytes) workflow input: finding it proves the history text is decoded. The
+    // payload is stored once with the event and never enters history, so its marker must be absent.
+    await expectDeliveryEnd({ herald, handle, deliveryId: started.deliveryId, result, secrets: [...secretForms(secret), headerValue, marker], present: [eventId] });
   });
 
   it('503, 503, 200 on [0, 60, 600] without jitter: exactly 3 attempts, 60 s and 600 s apart in server time', async () => {
     const { herald, run, recorder } = await setup();
     const rx = await receiver();
     rx.respond = (_req, index) => (index < 2 ? { status: 503, body: 'down' } : { status: 200 });
-    const { webhook, secret } = await herald.createWebhook({ url: rx.url, retrySchedule: [0, 60, 600], retryJitter: 0 });
+    const { webhook, secret } = await herald.webhooks.create({ url: rx.url, retrySchedule: [0, 60, 600], retryJitter: 0 });
     const eventId = uniqueId('evt_');
-    const started = await herald.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: { n: 1 } });
-    const handle = herald.handle(started.workflowId);
+    const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: { n: 1 } });
+    const handle = herald.deliveries.handle(started.workflowId);
 
     const result = await run(handle.result());
 
@@ -136,11 +138,11 @@ describe('delivery scenarios on the time-skipping server', () => {
     const rx = await receiver();
     rx.respond = () => ({ status: 503 });
     // Default schedule and default jitter (0.2); the test deps' random() of 0.5 makes the jitter factor exactly 1.
-    const { webhook, secret } = await herald.createWebhook({ url: rx.url });
+    const { webhook, secret } = await herald.webhooks.create({ url: rx.url });
     expect(webhook.retrySchedule).toEqual([...DEFAULT_RETRY_SCHEDULE_SECONDS]);
     const eventId = uniqueId('evt_');
-    const started = await herald.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
-    const handle = herald.handle(started.workflowId);
+    const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
+    const handle = herald.deliveries.handle(started.workflowId);
 
     const serverStart = await temporal.env.currentTimeMs();
     const result = await run(handle.result());
@@ -168,16 +170,16 @@ describe('delivery scenarios on the time-skipping server', () => {
     const { herald, run } = await setup();
     const rx = await receiver();
     rx.respond = () => ({ status: 400, body: 'bad' });
-    const { webhook, secret } = await herald.createWebhook({ url: rx.url });
+    const { webhook, secret } = await herald.webhooks.create({ url: rx.url });
     const eventId = uniqueId('evt_');
-    const started = await herald.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
-    const handle = herald.handle(started.workflowId);
+    const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
+    const handle = herald.deliveries.handle(started.workflowId);
 
     const result = await run(handle.result());
 
     expect(result).toMatchObject({ status: 'dead', attempts: 1, responseCode: 400, error: 'HTTP 400' });
     expect(rx.requests).toHaveLength(1);
-    expect((await herald.getWebhook(webhook.id)).active).toBe(true);
+    expect((await herald.webhooks.get(webhook.id)).active).toBe(true);
     await expectDeliveryEnd({ herald, handle, deliveryId: started.deliveryId, result, secrets: secretForms(secret), present: [eventId] });
   });
 
@@ -185,21 +187,21 @@ describe('delivery scenarios on the time-skipping server', () => {
     const { herald, run } = await setup();
     const rx = await receiver();
     rx.respond = () => ({ status: 410 });
-    const { webhook, secret } = await herald.createWebhook({ url: rx.url });
+    const { webhook, secret } = await herald.webhooks.create({ url: rx.url });
     const eventId = uniqueId('evt_');
-    const started = await herald.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
-    const handle = herald.handle(started.workflowId);
+    const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
+    const handle = herald.deliveries.handle(started.workflowId);
 
     const result = await run(handle.result());
 
     expect(result).toMatchObject({ status: 'dead', attempts: 1, responseCode: 410 });
     expect(rx.requests).toHaveLength(1);
-    const disabled = await herald.getWebhook(webhook.id);
+    const disabled = await herald.webhooks.get(webhook.id);
     expect(disabled.active).toBe(false);
     expect(disabled.disabledReason).toMatch(/410/);
     expect(disabled.disabledAt).not.toBeNull();
     // A disabled webhook takes no new deliveries.
-    await expect(herald.deliver({ webhookId: webhook.id, eventId: uniqueId('evt_'), eventType: 'order.created', payload: {} })).rejects.toMatchObject({
+    await expect(herald.deliveries.deliver({ webhookId: webhook.id, eventId: uniqueId('evt_'), eventType: 'order.created', payload: {} })).rejects.toMatchObject({
       name: 'ValidationError',
       field: 'webhookId',
     });
@@ -221,10 +223,10 @@ describe('delivery scenarios on the time-skipping server', () => {
       }
       return { status: 200 };
     };
-    const { webhook, secret } = await herald.createWebhook({ url: rx.url, retrySchedule: [0, 5, 5], retryJitter: 0 });
+    const { webhook, secret } = await herald.webhooks.create({ url: rx.url, retrySchedule: [0, 5, 5], retryJitter: 0 });
     const eventId = uniqueId('evt_');
-    const started = await herald.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
-    const handle = herald.handle(started.workflowId);
+    const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
+    const handle = herald.deliveries.handle(started.workflowId);
 
     const result = await run(handle.result());
 
@@ -243,10 +245,10 @@ describe('delivery scenarios on the time-skipping server', () => {
     const { herald, run } = await setup();
     const rx = await receiver();
     rx.respond = (_req, index) => (index === 0 ? { status: 200, delayMs: 2_500 } : { status: 200 });
-    const { webhook, secret } = await herald.createWebhook({ url: rx.url, timeoutMs: 1_000, retrySchedule: [0, 5], retryJitter: 0 });
+    const { webhook, secret } = await herald.webhooks.create({ url: rx.url, timeoutMs: 1_000, retrySchedule: [0, 5], retryJitter: 0 });
     const eventId = uniqueId('evt_');
-    const started = await herald.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
-    const handle = herald.handle(started.workflowId);
+    const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
+    const handle = herald.deliveries.handle(started.workflowId);
 
     const result = await run(handle.result());
 
@@ -263,10 +265,10 @@ describe('delivery scenarios on the time-skipping server', () => {
     const { herald, run } = await setup();
     const rx = await receiver();
     rx.respond = (req) => (req.url === '/hook' ? { status: 302, headers: { location: `http://127.0.0.1:${rx.port}/elsewhere` } } : { status: 200 });
-    const { webhook, secret } = await herald.createWebhook({ url: rx.url });
+    const { webhook, secret } = await herald.webhooks.create({ url: rx.url });
     const eventId = uniqueId('evt_');
-    const started = await herald.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
-    const handle = herald.handle(started.workflowId);
+    const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
+    const handle = herald.deliveries.handle(started.workflowId);
 
     const result = await run(handle.result());
 
@@ -281,10 +283,10 @@ describe('delivery scenarios on the time-skipping server', () => {
 
     // The test deps allow only 127.0.0.1.
     const refused = await setup();
-    const { webhook, secret } = await refused.herald.createWebhook({ url: outside.url });
+    const { webhook, secret } = await refused.herald.webhooks.create({ url: outside.url });
     const eventId = uniqueId('evt_');
-    const started = await refused.herald.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
-    const handle = refused.herald.handle(started.workflowId);
+    const started = await refused.herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
+    const handle = refused.herald.deliveries.handle(started.workflowId);
     const result = await refused.run(handle.result());
 
     expect(result).toMatchObject({ status: 'dead', attempts: 1, responseCode: null });
@@ -295,10 +297,10 @@ describe('delivery scenarios on the time-skipping server', () => {
     expect(outside.requests).toHaveLength(0);
 
     const allowed = await setup({ deps: { dispatcher: createGuardedDispatcher({ allow: parseEgressAllowList('127.0.0.1,127.0.0.2') }) } });
-    const other = await allowed.herald.createWebhook({ url: outside.url });
+    const other = await allowed.herald.webhooks.create({ url: outside.url });
     const otherEventId = uniqueId('evt_');
-    const started2 = await allowed.herald.deliver({ webhookId: other.webhook.id, eventId: otherEventId, eventType: 'order.created', payload: {} });
-    const handle2 = allowed.herald.handle(started2.workflowId);
+    const started2 = await allowed.herald.deliveries.deliver({ webhookId: other.webhook.id, eventId: otherEventId, eventType: 'order.created', payload: {} });
+    const handle2 = allowed.herald.deliveries.handle(started2.workflowId);
     const result2 = await allowed.run(handle2.result());
 
     expect(result2).toMatchObject({ status: 'success', attempts: 1, responseCode: 200 });
@@ -312,12 +314,12 @@ describe('delivery scenarios on the time-skipping server', () => {
     const rx = await receiver();
     rx.respond = (_req, index) => (index === 0 ? { status: 500 } : { status: 200 });
     const secret = `objectstack-${uniqueId('s')}-secret`;
-    const { webhook, secret: returned } = await herald.createWebhook({ url: rx.url, signatureScheme: 'objectstack', secret, retrySchedule: [0, 5], retryJitter: 0 });
+    const { webhook, secret: returned } = await herald.webhooks.create({ url: rx.url, signatureScheme: 'objectstack', secret, retrySchedule: [0, 5], retryJitter: 0 });
     expect(returned).toBe(secret);
     const eventId = uniqueId('evt_');
     const payload = { orderId: 7, note: 'ünïcode' };
-    const started = await herald.deliver({ webhookId: webhook.id, eventId, eventType: 'order.paid', payload });
-    const handle = herald.handle(started.workflowId);
+    const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.paid', payload });
+    const handle = herald.deliveries.handle(started.workflowId);
 
     const result = await run(handle.result());
 
@@ -340,11 +342,11 @@ describe('delivery scenarios on the time-skipping server', () => {
     const rx = await receiver();
     const before = await store.count('herald_webhooks');
     for (const name of ['webhook-signature', 'Webhook-Id', 'Content-Type', 'X-Objectstack-Signature', 'svix-signature', 'Host', 'Transfer-Encoding', 'X-Herald-Attempt']) {
-      const attempt = herald.createWebhook({ url: rx.url, headers: { [name]: 'x' } });
+      const attempt = herald.webhooks.create({ url: rx.url, headers: { [name]: 'x' } });
       await expect(attempt).rejects.toBeInstanceOf(ValidationError);
       await expect(attempt).rejects.toMatchObject({ field: `headers.${name}` });
     }
-    await expect(herald.createWebhook({ url: rx.url, headers: { 'bad header': 'x' } })).rejects.toMatchObject({ name: 'ValidationError', field: 'headers.bad header' });
+    await expect(herald.webhooks.create({ url: rx.url, headers: { 'bad header': 'x' } })).rejects.toMatchObject({ name: 'ValidationError', field: 'headers.bad header' });
     expect(await store.count('herald_webhooks')).toBe(before);
   });
 
@@ -357,18 +359,18 @@ describe('delivery scenarios on the time-skipping server', () => {
       ['ftp://127.0.0.1/hook', 'url'],
       ['http://user:pw@127.0.0.1/hook', 'url'],
     ] as const) {
-      await expect(herald.createWebhook({ url })).rejects.toMatchObject({ name: 'ValidationError', field });
+      await expect(herald.webhooks.create({ url })).rejects.toMatchObject({ name: 'ValidationError', field });
     }
-    await expect(herald.createWebhook({ url: rx.url, timeoutMs: 999 })).rejects.toMatchObject({ name: 'ValidationError', field: 'timeoutMs' });
-    await expect(herald.createWebhook({ url: rx.url, retrySchedule: [0, 0] })).rejects.toMatchObject({ name: 'ValidationError', field: 'retrySchedule' });
-    await expect(herald.createWebhook({ url: rx.url, signatureScheme: 'objectstack', secret: 'too-short' })).rejects.toMatchObject({ name: 'ValidationError', field: 'secret' });
+    await expect(herald.webhooks.create({ url: rx.url, timeoutMs: 999 })).rejects.toMatchObject({ name: 'ValidationError', field: 'timeoutMs' });
+    await expect(herald.webhooks.create({ url: rx.url, retrySchedule: [0, 0] })).rejects.toMatchObject({ name: 'ValidationError', field: 'retrySchedule' });
+    await expect(herald.webhooks.create({ url: rx.url, signatureScheme: 'objectstack', secret: 'too-short' })).rejects.toMatchObject({ name: 'ValidationError', field: 'secret' });
     expect(await store.count('herald_webhooks')).toBe(webhooksBefore);
 
-    const { webhook } = await herald.createWebhook({ url: rx.url });
+    const { webhook } = await herald.webhooks.create({ url: rx.url });
     const circular: Record<string, unknown> = { a: 1 };
     circular.self = circular;
     const good = { webhookId: webhook.id, eventId: uniqueId('evt_'), eventType: 'order.created', payload: { ok: true } };
-    const cases: { input: Parameters<HeraldClient['deliver']>[0]; field: string }[] = [
+    const cases: { input: Parameters<HeraldClient['deliveries']['deliver']>[0]; field: string }[] = [
       { input: { ...good, payload: { n: 10n } }, field: 'payload' },
       { input: { ...good, payload: circular }, field: 'payload' },
       { input: { ...good, payload: { blob: 'x'.repeat(100) } }, field: 'payload' },
@@ -382,13 +384,13 @@ describe('delivery scenarios on the time-skipping server', () => {
       { input: { ...good, webhookId: '' }, field: 'webhookId' },
     ];
     for (const { input, field } of cases) {
-      const attempt = herald.deliver(input);
+      const attempt = herald.deliveries.deliver(input);
       await expect(attempt, `${field}: ${JSON.stringify(input.eventId)}`).rejects.toBeInstanceOf(ValidationError);
       await expect(attempt).rejects.toMatchObject({ field });
       await expectNothingStarted(herald, input.webhookId, input.eventId);
     }
     const unknown = { ...good, webhookId: 'wh_doesnotexist' };
-    const missing = herald.deliver(unknown);
+    const missing = herald.deliveries.deliver(unknown);
     await expect(missing).rejects.toBeInstanceOf(WebhookNotFoundError);
     await expect(missing).rejects.toMatchObject({ webhookId: 'wh_doesnotexist' });
     await expectNothingStarted(herald, unknown.webhookId, unknown.eventId);
@@ -400,9 +402,9 @@ describe('delivery scenarios on the time-skipping server', () => {
 
   async function expectNothingStarted(herald: HeraldClient, webhookId: string, eventId: string) {
     if (webhookId !== '' && eventId !== '') {
-      await expect(herald.handle(deliveryWorkflowId(webhookId, eventId)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+      await expect(herald.deliveries.handle(deliveryWorkflowId(webhookId, eventId)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     }
     expect(await store.count('herald_deliveries', { where: { event_id: eventId } })).toBe(0);
-    expect((await herald.listDeliveries({ webhookId: webhookId || 'wh_none' })).items).toHaveLength(0);
+    expect((await herald.deliveries.list({ webhookId: webhookId || 'wh_none' })).items).toHaveLength(0);
   }
 });

@@ -1,0 +1,97 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { maxAttemptsOf } from '../activities/retry-schedule.js';
+import type { Webhook } from '../store/webhooks.js';
+import { deliverWebhook } from '../workflows/deliver-webhook.js';
+import type { DeliverWebhookInput } from '../workflows/messages.js';
+import { HERALD_DELIVERY_STATUS, HERALD_EVENT_ID, HERALD_EVENT_TYPE, HERALD_TENANT_ID, HERALD_WEBHOOK_ID } from '../workflows/search-attributes.js';
+import { deliveryId, deliveryWorkflowId } from './ids.js';
+
+/** Where deliveries start: the Temporal client, Herald's task queue, and whether the server indexes Herald's attributes. */
+export interface DeliveryStarter {
+  temporal: Client;
+  taskQueue: string;
+  searchAttributes: boolean;
+}
+
+export interface EventRef {
+  tenantId: string;
+  eventId: string;
+  eventType: string;
+  eventTimeMs: number;
+}
+
+export interface StartedDelivery {
+  deliveryId: string;
+  workflowId: string;
+  /** The run delivering (or that delivered): the same for every repeated start of the pair. */
+  runId: string;
+}
+
+function startOptions(starter: DeliveryStarter, webhook: Webhook, args: DeliverWebhookInput, workflowId: string) {
+  return {
+    taskQueue: starter.taskQueue,
+    workflowId,
+    args: [args] as [DeliverWebhookInput],
+    staticSummary: `${webhook.method} ${new URL(webhook.url).host} · ${args.eventType}`,
+    staticDetails: `delivery ${args.deliveryId} of event ${args.eventId} (tenant ${args.tenantId}) to webhook ${webhook.id}`,
+    typedSearchAttributes: starter.searchAttributes
+      ? [
+          { key: HERALD_WEBHOOK_ID, value: webhook.id },
+          { key: HERALD_EVENT_ID, value: args.eventId },
+          { key: HERALD_EVENT_TYPE, value: args.eventType },
+          { key: HERALD_TENANT_ID, value: args.tenantId },
+          { key: HERALD_DELIVERY_STATUS, value: 'pending' },
+        ]
+      : [],
+  };
+}
+
+function deliveryInput(webhook: Webhook, event: EventRef): DeliverWebhookInput {
+  return {
+    deliveryId: deliveryId(webhook.id, event.eventId),
+    webhookId: webhook.id,
+    tenantId: event.tenantId,
+    eventId: event.eventId,
+    eventType: event.eventType,
+    eventTimeMs: event.eventTimeMs,
+    maxAttempts: maxAttemptsOf(webhook.retrySchedule),
+    attemptTimeoutMs: webhook.timeoutMs,
+  };
+}
+
+/**
+ * Starts the delivery of an event to a webhook at most once: REJECT_DUPLICATE (a finished delivery is not
+ * started again) and USE_EXISTING (a running one is returned), so concurrent and repeated calls converge
+ * on one workflow and one POST.
+ */
+export async function startDelivery(starter: DeliveryStarter, webhook: Webhook, event: EventRef): Promise<StartedDelivery> {
+  const args = deliveryInput(webhook, event);
+  const workflowId = deliveryWorkflowId(webhook.id, event.eventId);
+  try {
+    const handle = await starter.temporal.workflow.start(deliverWebhook, {
+      ...startOptions(starter, webhook, args, workflowId),
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    return { deliveryId: args.deliveryId, workflowId, runId: handle.firstExecutionRunId };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const description = await starter.temporal.workflow.getHandle(workflowId).describe();
+    return { deliveryId: args.deliveryId, workflowId, runId: description.runId };
+  }
+}
+
+/**
+ * The explicit new run of a finished delivery under the same workflow id (ALLOW_DUPLICATE on this one call;
+ * FAIL if a run is still open, which the caller turns into "not eligible").
+ */
+export async function startRedelivery(starter: DeliveryStarter, webhook: Webhook, event: EventRef): Promise<StartedDelivery> {
+  const args = deliveryInput(webhook, event);
+  const workflowId = deliveryWorkflowId(webhook.id, event.eventId);
+  const handle = await starter.temporal.workflow.start(deliverWebhook, {
+    ...startOptions(starter, webhook, args, workflowId),
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    workflowIdConflictPolicy: 'FAIL',
+  });
+  return { deliveryId: args.deliveryId, workflowId, runId: handle.firstExecutionRunId };
+}

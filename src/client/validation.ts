@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { ValidationError } from '../errors.js';
+import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from '../store/event-type-filter.js';
+import { TENANT_ID_PATTERN } from '../store/webhooks.js';
+
+export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
+
+// Printable ASCII without spaces (ids go into headers and workflow ids) and without '.', which Standard
+// Webhooks forbids in the signed id.
+const ID_PATTERN = /^[\x21-\x2d\x2f-\x7e]+$/;
+
+export const EventId = z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters').regex(ID_PATTERN, 'must be printable ASCII without spaces or "."');
+export const EventType = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(MAX_EVENT_TYPE_LENGTH, `must be at most ${MAX_EVENT_TYPE_LENGTH} characters`)
+  .regex(EVENT_TYPE_PATTERN, 'must be dot-separated names of [a-zA-Z0-9_-]');
+export const TenantId = z.string().min(1).max(128).regex(TENANT_ID_PATTERN, 'may hold only letters, digits and _ . : -');
+export const EventTime = z.union([z.date(), z.number().int().nonnegative()]);
+
+export function newEventId(): string {
+  return `evt_${randomBytes(16).toString('base64url')}`;
+}
+
+export function toEpochMs(time: Date | number | undefined, fallback: number): number {
+  return time === undefined ? fallback : typeof time === 'number' ? time : time.getTime();
+}
+
+/** The payload as the JSON text that will be stored and signed; throws naming `payload` when it cannot be. */
+export function payloadJson(value: unknown, maxBytes: number, field = 'payload'): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value ?? null);
+  } catch (err) {
+    throw new ValidationError(field, `is not JSON-serialisable (${(err as Error).message})`);
+  }
+  if (text === undefined) throw new ValidationError(field, 'is not JSON-serialisable');
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > maxBytes) throw new ValidationError(field, `is ${bytes} bytes of JSON; the limit is ${maxBytes}`);
+  return text;
+}

@@ -1,0 +1,213 @@
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Worker } from '@temporalio/worker';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HeraldClient } from '../../src/client/herald-client.js';
+import { freePort } from '../../src/embedded/child-process.js';
+import type { DataEngine } from '../../src/store/data-engine.js';
+import { openEngine } from '../../src/store/open-engine.js';
+import { createWorker } from '../../src/worker/create-worker.js';
+import { testActivityDeps, uniqueId, TEST_BOX } from '../support/deps.js';
+import { startReceiver, type Receiver } from '../support/receiver.js';
+import { startDevTemporal } from '../support/temporal.js';
+
+// The Temporal Web UI as an operator sees it, in a real headless Chromium (Debian's `chromium` package,
+// driven by playwright-core): find a delivery in the workflow list, open it, and read what Herald puts
+// there — the static summary and details, the search attributes, the pending `sendSignedWebhook` attempt
+// and, for a dead delivery, the failure. Texts asserted here are the ones the UI (2.54) actually renders.
+
+const CHROMIUM = process.env['HERALD_CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  // Without these Chromium keeps trying to reach Google services, which floods a closed network.
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ARTIFACTS = path.join(ROOT, 'test/ui/artifacts');
+const DOCS_SCREENSHOT = path.join(ROOT, 'docs/web-ui-delivery.png');
+const UI_TIMEOUT_MS = 20_000;
+
+describe('the Temporal Web UI shows Herald deliveries', () => {
+  let temporal: Awaited<ReturnType<typeof startDevTemporal>>;
+  let uiUrl: string;
+  let store: DataEngine;
+  let failing: Receiver; // 503: retryable
+  let rejecting: Receiver; // 400: permanent
+  let worker: Worker;
+  let workerRun: Promise<void>;
+  let herald: HeraldClient;
+  let browser: Browser;
+  let page: Page;
+  const taskQueue = uniqueId('tq-ui-');
+
+  beforeAll(async () => {
+    // Never skip: a missing browser is a broken machine, and the message says how to fix it.
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `Chromium is missing at ${CHROMIUM}: the Web UI test drives a real headless browser. ` +
+          'Install it with `scripts/install-chromium.sh` (Debian package `chromium`).',
+      );
+    }
+    mkdirSync(ARTIFACTS, { recursive: true });
+    temporal = await startDevTemporal({ uiPort: await freePort() });
+    uiUrl = temporal.server.uiUrl ?? '';
+    expect(uiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    store = await openEngine('memory:');
+    failing = await startReceiver({ respond: () => ({ status: 503, body: 'try later' }) });
+    rejecting = await startReceiver({ respond: () => ({ status: 400, body: 'bad request' }) });
+    worker = await createWorker({ connection: temporal.env.nativeConnection, namespace: 'default', taskQueue, deps: testActivityDeps(store) });
+    workerRun = worker.run();
+    herald = new HeraldClient({ temporal: temporal.env.client, store, box: TEST_BOX, taskQueue });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.setDefaultTimeout(UI_TIMEOUT_MS);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    worker?.shutdown();
+    await workerRun?.catch(() => undefined);
+    await failing?.close();
+    await rejecting?.close();
+    await store?.close();
+    await temporal?.teardown();
+  });
+
+  /** The workflow list filtered by a visibility query, reloaded until the delivery shows up; then opened. */
+  async function openFromList(query: string, workflowId: string, screenshot: string): Promise<void> {
+    const listUrl = `${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}`;
+    const link = page.getByRole('link', { name: workflowId, exact: true });
+    const deadline = Date.now() + UI_TIMEOUT_MS;
+    for (;;) {
+      await page.goto(listUrl);
+      try {
+        await link.waitFor({ state: 'visible', timeout: 3_000 });
+        break;
+      } catch (err) {
+        // Visibility is eventually consistent: the list may lag the start or the status upsert briefly.
+        if (Date.now() > deadline) throw new Error(`${workflowId} never appeared in the Web UI list for ${query}`, { cause: err });
+      }
+    }
+    await shot(screenshot);
+    await link.click();
+    await page.getByRole('heading', { name: workflowId }).waitFor();
+  }
+
+  async function openTab(name: string, slug: string): Promise<void> {
+    await page.getByRole('tab', { name: new RegExp(`^${name}`) }).click();
+    await page.waitForURL((url) => url.pathname.endsWith(`/${slug}`));
+  }
+
+  /** What the page's main area says right now, polled until it matches (the UI fills in asynchronously). */
+  async function expectMainText(...patterns: (string | RegExp)[]): Promise<void> {
+    for (const pattern of patterns) {
+      await expect
+        .poll(() => page.locator('main').innerText(), { timeout: UI_TIMEOUT_MS, interval: 250, message: `main text should contain ${String(pattern)}` })
+        .toMatch(typeof pattern === 'string' ? new RegExp(escapeRegExp(pattern)) : pattern);
+    }
+  }
+
+  async function shot(name: string): Promise<string> {
+    const file = path.join(ARTIFACTS, `${name}.png`);
+    await page.screenshot({ path: file });
+    return file;
+  }
+
+  it('a retrying delivery: summary, search attributes and the pending sendSignedWebhook attempt', async () => {
+    const { webhook } = await herald.webhooks.create({ url: failing.url, eventTypes: ['order.created'], retrySchedule: [0, 3600] });
+    const eventId = uniqueId('evt_ui_');
+    const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: { orderId: 7 } });
+    // Attempt 1 has failed with 503 and attempt 2 waits an hour: Temporal reports the pending attempt as 2.
+    await failing.waitForRequests(1);
+    await expect
+      .poll(async () => (await herald.deliveries.handle(started.workflowId).describe()).raw.pendingActivities?.[0]?.attempt, { timeout: 15_000 })
+      .toBe(2);
+
+    await openFromList(`WorkflowId="${started.workflowId}"`, started.workflowId, '1-retrying-list');
+    await expect.poll(() => page.getByTestId('execution-status').innerText(), { timeout: UI_TIMEOUT_MS }).toMatch(/Running/i);
+
+    // Event History: the pending attempt with its retry countdown, and the summary on the start event.
+    await openTab('Event History', 'history');
+    const pendingRow = page.getByTestId('pending-activity-summary-row');
+    await expect.poll(() => pendingRow.innerText(), { timeout: UI_TIMEOUT_MS }).toMatch(/Attempt\s*2\s*\/\s*2[\s\S]*Next Retry\s*\d+s[\s\S]*sendSignedWebhook/i);
+    const summary = `POST 127.0.0.1:${failing.port} · order.created`;
+    const startedRow = page.getByTestId('event-summary-row').filter({ hasText: 'Workflow Execution Started' });
+    await expect.poll(() => startedRow.innerText(), { timeout: UI_TIMEOUT_MS }).toMatch(new RegExp(`Summary\\s*${escapeRegExp(summary)}`));
+    await shot('2-retrying-history');
+
+    // User Metadata: the static summary and details Herald sets at start. The UI renders each as markdown in
+    // its own iframe (`/render?content=…`), so the main document's text does not contain them.
+    await openTab('User Metadata', 'user-metadata');
+    await expectMainText(/Summary\s*Details/);
+    const frameText = (id: string) => page.frameLocator(`#${id}`).locator('body').innerText();
+    await expect.poll(() => frameText('user-metadata-summary'), { timeout: UI_TIMEOUT_MS }).toContain(summary);
+    await expect
+      .poll(() => frameText('user-metadata-details'), { timeout: UI_TIMEOUT_MS })
+      .toContain(`delivery ${started.deliveryId} of event ${eventId} (tenant default) to webhook ${webhook.id}`);
+    await shot('3-retrying-user-metadata');
+
+    // Search Attributes: what an operator filters deliveries by.
+    await openTab('Search Attributes', 'search-attributes');
+    await expectMainText(
+      /"HeraldDeliveryStatus":\s*"pending"/,
+      new RegExp(`"HeraldWebhookId":\\s*"${escapeRegExp(webhook.id)}"`),
+      /"HeraldEventType":\s*"order\.created"/,
+      new RegExp(`"HeraldEventId":\\s*"${escapeRegExp(eventId)}"`),
+    );
+    await shot('4-retrying-search-attributes');
+
+    // Pending Activities: attempt 2 of 2 (the schedule allows two), an hour away, after an HTTP 503.
+    await openTab('Pending Activities', 'pending-activities');
+    await expectMainText(
+      'sendSignedWebhook',
+      /Attempt\s*2\s*\/\s*2\s*0 remaining/,
+      /Next Retry/,
+      /"message":\s*"HTTP 503"/,
+      /"type":\s*"HeraldAttemptFailed"/,
+      /"nextRetryDelay":\s*"3600s"/,
+    );
+    const pendingShot = await shot('5-retrying-pending-activities');
+    // The README's picture: a delivery waiting for its next attempt, with why the last one failed.
+    // Written when missing or on request (HERALD_UPDATE_DOCS_SCREENSHOT=1), so that running the suite does not
+    // rewrite a committed file with new ids and timestamps every time.
+    if (!existsSync(DOCS_SCREENSHOT) || process.env['HERALD_UPDATE_DOCS_SCREENSHOT'] === '1') {
+      mkdirSync(path.dirname(DOCS_SCREENSHOT), { recursive: true });
+      copyFileSync(pendingShot, DOCS_SCREENSHOT);
+    }
+  });
+
+  it('a dead delivery: found by its status, with the HTTP 400 failure and the dead result', async () => {
+    const { webhook } = await herald.webhooks.create({ url: rejecting.url, eventTypes: ['order.created'] });
+    const eventId = uniqueId('evt_ui_');
+    const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: { orderId: 8 } });
+    const result = await herald.deliveries.handle(started.workflowId).result();
+    expect(result).toMatchObject({ status: 'dead', attempts: 1, responseCode: 400, error: 'HTTP 400' });
+
+    // An operator looking for this webhook's dead deliveries, by Herald's search attributes.
+    await openFromList(`HeraldDeliveryStatus="dead" AND HeraldWebhookId="${webhook.id}"`, started.workflowId, '6-dead-list');
+    // Dead-lettering ends the workflow normally (so it can be redelivered): Temporal says Completed.
+    await expect.poll(() => page.getByTestId('execution-status').innerText(), { timeout: UI_TIMEOUT_MS }).toMatch(/Completed/i);
+
+    await openTab('Event History', 'history');
+    await expectMainText(/"status":\s*"dead"/, /"responseCode":\s*400/, /"error":\s*"HTTP 400"/);
+    const failedRow = page.getByTestId('event-summary-row').filter({ hasText: 'Activity Task Failed' });
+    await expect.poll(() => failedRow.innerText(), { timeout: UI_TIMEOUT_MS }).toMatch(/Failure Message\s*HTTP 400/);
+    await shot('7-dead-history');
+
+    await openTab('Search Attributes', 'search-attributes');
+    await expectMainText(/"HeraldDeliveryStatus":\s*"dead"/, new RegExp(`"HeraldWebhookId":\\s*"${escapeRegExp(webhook.id)}"`));
+    await shot('8-dead-search-attributes');
+  });
+});
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
