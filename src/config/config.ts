@@ -25,6 +25,8 @@ export interface Config {
   /** HERALD_ENCRYPTION_KEY (base64, 32 bytes); undefined = the embedded default's key file in the data folder. */
   encryptionKey: string | undefined;
   httpsOnly: boolean;
+  /** HERALD_API_TOKENS: `token` (admin) or `token:tenantId` entries, comma-separated; unset = the local admin token file. */
+  apiTokens: string | undefined;
   retention: {
     /** 0 keeps them forever. */
     deliveredMaxAgeMs: number;
@@ -111,6 +113,7 @@ const EnvSchema = z.object({
   HERALD_SHUTDOWN_GRACE_MS: positiveInt(10_000),
   HERALD_ENCRYPTION_KEY: z.string().optional().transform((v) => (v?.trim() ? v.trim() : undefined)),
   HERALD_HTTPS_ONLY: flag,
+  HERALD_API_TOKENS: z.string().optional().transform((v) => (v?.trim() ? v.trim() : undefined)),
   HERALD_RETENTION_DELIVERED_DAYS: nonNegativeNumber(7),
   HERALD_RETENTION_DEAD_DAYS: nonNegativeNumber(30),
   HERALD_RETENTION_INTERVAL_MINUTES: positiveInt(60),
@@ -149,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     shutdownGraceMs: e.HERALD_SHUTDOWN_GRACE_MS,
     encryptionKey: e.HERALD_ENCRYPTION_KEY,
     httpsOnly: e.HERALD_HTTPS_ONLY,
+    apiTokens: e.HERALD_API_TOKENS,
     retention: {
       deliveredMaxAgeMs: Math.round(e.HERALD_RETENTION_DELIVERED_DAYS * DAY_MS),
       deadMaxAgeMs: Math.round(e.HERALD_RETENTION_DEAD_DAYS * DAY_MS),
@@ -164,5 +168,5 @@ export function redactUrl(url: string): string {
 
 /** The config as it may appear in logs. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  return { ...config, databaseUrl: redactUrl(config.databaseUrl), encryptionKey: config.encryptionKey ? '***' : undefined };
+  return { ...config, databaseUrl: redactUrl(config.databaseUrl), encryptionKey: config.encryptionKey ? '***' : undefined, apiTokens: config.apiTokens ? '***' : undefined };
 }

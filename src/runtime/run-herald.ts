@@ -1,0 +1,191 @@
+/**
+ * Runs Herald's roles in this process: `start` (embedded Temporal unless TEMPORAL_ADDRESS, worker, API),
+ * `worker` or `api` alone (distributed setup). Validates config before starting anything, prints where
+ * everything is, and stops it all on SIGINT/SIGTERM within 15 s.
+ */
+import { mkdirSync } from 'node:fs';
+import { serve, type ServerType } from '@hono/node-server';
+import { Client } from '@temporalio/client';
+import { Runtime, type Worker } from '@temporalio/worker';
+import { pino, type Logger } from 'pino';
+import { createGuardedDispatcher, EgressAllowListError, parseEgressAllowList } from '../activities/egress-guard.js';
+import { HeraldClient } from '../client/herald-client.js';
+import { ConfigError, describeConfig, loadConfig, type Config } from '../config/config.js';
+import { loadEncryptionKey } from '../config/encryption-key.js';
+import { heraldVersion } from '../embedded/project-root.js';
+import { TemporalBinaryNotFoundError } from '../embedded/temporal-binaries.js';
+import { createApp } from '../http/create-app.js';
+import { checkHealth } from '../http/health.js';
+import type { DataEngine } from '../store/data-engine.js';
+import { DatabaseUrlError, openEngine } from '../store/open-engine.js';
+import { createSecretBox } from '../store/secret-box.js';
+import { createWorker } from '../worker/create-worker.js';
+import { ensureRetentionSchedule } from '../worker/retention-schedule.js';
+import { ensureLocalAdminToken } from './api-tokens-file.js';
+import { connectTemporal, type TemporalConnections } from './temporal-connection.js';
+
+/** Ctrl-C must stop everything within this, whatever hangs. */
+const HARD_STOP_MS = 15_000;
+
+export interface RunOptions {
+  role: 'start' | 'worker' | 'api';
+  /** Runs once everything is ready (the demo publishes sample events here). */
+  afterReady?: (ctx: { herald: HeraldClient; config: Config; logger: Logger }) => Promise<void>;
+  /** Lets the demo's local receiver through the SSRF guard. */
+  extraEgressAllow?: string[];
+}
+
+interface Running {
+  temporal?: TemporalConnections;
+  store?: DataEngine;
+  worker?: Worker;
+  workerRun?: Promise<void>;
+  http?: ServerType;
+}
+
+async function startRoles(options: RunOptions, config: Config, logger: Logger, running: Running): Promise<void> {
+  const withWorker = options.role !== 'api';
+  const withApi = options.role !== 'worker';
+  mkdirSync(config.dataDir, { recursive: true });
+  logger.debug({ config: describeConfig(config) }, 'configuration');
+  // Validate everything cheap before starting anything.
+  const egressAllow = parseEgressAllowList([config.egressAllow, ...(options.extraEgressAllow ?? [])].filter(Boolean).join(','));
+  const box = createSecretBox(loadEncryptionKey(config, (line) => logger.info(line)));
+  const adminToken = withApi && !config.apiTokens ? ensureLocalAdminToken(config.dataDir) : undefined;
+
+  const store = await openEngine(config.databaseUrl);
+  running.store = store;
+  running.temporal = await connectTemporal(config, logger, { embedded: options.role === 'start' });
+  const { connection, nativeConnection } = running.temporal;
+  const temporal = new Client({ connection, namespace: config.temporalNamespace });
+  const herald = new HeraldClient({ temporal, store, box, taskQueue: config.taskQueue, maxPayloadBytes: config.maxPayloadBytes, httpsOnly: config.httpsOnly });
+
+  if (withWorker) {
+    await ensureRetentionSchedule(temporal, config);
+    running.worker = await createWorker({
+      connection: nativeConnection,
+      namespace: config.temporalNamespace,
+      taskQueue: config.taskQueue,
+      deps: {
+        store,
+        box,
+        starter: { temporal, taskQueue: config.taskQueue, searchAttributes: true },
+        dispatcher: createGuardedDispatcher({ allow: egressAllow }),
+        clock: Date.now,
+        random: Math.random,
+        logger: logger.child({ component: 'activities' }),
+        userAgent: `Herald/${heraldVersion()}`,
+      },
+    });
+    running.workerRun = running.worker.run();
+    running.workerRun.catch((err: unknown) => {
+      logger.error({ err }, 'the worker stopped with an error');
+      process.kill(process.pid, 'SIGTERM');
+    });
+  }
+
+  if (withApi) {
+    const app = createApp({ health: () => checkHealth({ connection, namespace: config.temporalNamespace, store }) });
+    running.http = await new Promise<ServerType>((resolve, reject) => {
+      const server = serve({ fetch: app.fetch, hostname: config.apiHost, port: config.apiPort }, () => resolve(server));
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'EADDRINUSE' ? new ConfigError('HERALD_API_PORT', `port ${config.apiPort} is already in use on ${config.apiHost}`) : err),
+      );
+    });
+  }
+
+  const apiUrl = `http://${config.apiHost}:${config.apiPort}`;
+  const lines = [
+    `Temporal:     ${running.temporal.address} (namespace ${config.temporalNamespace}, task queue ${config.taskQueue})`,
+    ...(running.temporal.uiUrl ? [`Temporal UI:  ${running.temporal.uiUrl}`] : []),
+    ...(withApi ? [`Herald API:   ${apiUrl} (docs: ${apiUrl}/docs, health: ${apiUrl}/healthz)`] : []),
+    ...(adminToken ? [`Admin token:  ${adminToken.file}${adminToken.created ? ' (generated now)' : ''}`] : []),
+    ...(withApi && adminToken
+      ? [
+          `Try it:       curl -s -X POST ${apiUrl}/v1/webhooks -H "Authorization: Bearer $(cat ${adminToken.file})" -H 'content-type: application/json' -d '{"url":"https://example.com/hook","eventTypes":["order.*"]}'`,
+        ]
+      : []),
+    `Data:         ${config.dataDir}`,
+    `Role:         ${options.role}${withWorker ? ' (worker' + (withApi ? ' + API)' : ')') : ' (API)'}`,
+  ];
+  for (const line of lines) logger.info(line);
+  if (options.afterReady) await options.afterReady({ herald, config, logger });
+  logger.info('Herald is ready. Press Ctrl-C to stop.');
+}
+
+async function stopRoles(running: Running, logger: Logger): Promise<void> {
+  // Stop taking work, let in-flight activities finish (or hand them back to Temporal), then close what they use.
+  if (running.http) await new Promise<void>((resolve) => running.http!.close(() => resolve()));
+  if (running.worker && running.worker.getState() === 'RUNNING') running.worker.shutdown();
+  await running.workerRun?.catch(() => undefined);
+  await running.temporal?.close();
+  await running.store?.close().catch((err: unknown) => logger.warn({ err }, 'closing the database failed'));
+}
+
+/** Errors about the user's setup are explained in one line; anything else is a bug and keeps its stack. */
+function describeStartError(err: unknown): string {
+  const expected = [ConfigError, TemporalBinaryNotFoundError, EgressAllowListError, DatabaseUrlError].some((type) => err instanceof type);
+  return expected ? (err as Error).message : ((err as Error).stack ?? String(err));
+}
+
+export async function runHerald(options: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+  const logger = pino({
+    level: config.logLevel,
+    base: undefined,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    // Defence in depth: nothing should log these, and if something does they are masked.
+    redact: { paths: ['*.secret', '*.secrets', '*.headers', '*.authorization', '*.token', 'config.encryptionKey'], censor: '***' },
+  });
+  // Temporal's own runtime logs through the same logger; Herald handles the signals itself.
+  Runtime.install({
+    logger: {
+      log: (level, message, meta) => logger[level === 'TRACE' ? 'trace' : level === 'DEBUG' ? 'debug' : level === 'INFO' ? 'info' : level === 'WARN' ? 'warn' : 'error'](meta ?? {}, message),
+      trace: (m, meta) => logger.trace(meta ?? {}, m),
+      debug: (m, meta) => logger.debug(meta ?? {}, m),
+      info: (m, meta) => logger.info(meta ?? {}, m),
+      warn: (m, meta) => logger.warn(meta ?? {}, m),
+      error: (m, meta) => logger.error(meta ?? {}, m),
+    },
+    shutdownSignals: [],
+  });
+
+  const running: Running = {};
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal} received: stopping Herald …`);
+    const hard = setTimeout(() => {
+      logger.error(`did not stop within ${HARD_STOP_MS} ms; exiting`);
+      process.exit(1);
+    }, HARD_STOP_MS);
+    hard.unref();
+    stopRoles(running, logger).then(
+      () => {
+        logger.info('Herald stopped.');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  try {
+    await startRoles(options, config, logger, running);
+  } catch (err) {
+    logger.error(`Herald could not start: ${describeStartError(err)}`);
+    await stopRoles(running, logger).catch(() => undefined);
+    process.exit(1);
+  }
+}
