@@ -23,8 +23,9 @@ export type PublishInput = z.input<typeof PublishInput>;
 export interface Published {
   eventId: string;
   tenantId: string;
-  /** The fan-out workflow delivering it. */
+  /** The fan-out workflow delivering it, and its first run. */
   workflowId: string;
+  runId: string;
   /** False when this id was already published: nothing new happened. */
   created: boolean;
 }
@@ -56,8 +57,9 @@ export function eventsApi(ctx: ClientContext) {
       const now = ctx.clock();
       const { event, created } = await storeEvent(ctx, { tenantId, eventId, eventType: input.type, eventTimeMs: toEpochMs(input.time, now), payloadJson: json });
       const workflowId = fanOutWorkflowId(tenantId, eventId);
+      let runId: string;
       try {
-        await ctx.temporal.workflow.start(fanOutEvent, {
+        const handle = await ctx.temporal.workflow.start(fanOutEvent, {
           taskQueue: ctx.taskQueue,
           workflowId,
           args: [{ tenantId, eventId, eventType: event.eventType, publishedAtMs: event.createdAt, ...input.fanOut }],
@@ -65,11 +67,14 @@ export function eventsApi(ctx: ClientContext) {
           workflowIdConflictPolicy: 'USE_EXISTING',
           staticSummary: `fan out ${event.eventType} (tenant ${tenantId})`,
         });
+        runId = handle.firstExecutionRunId;
       } catch (err) {
         // Fanned out already: publishing is idempotent.
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        const description = await ctx.temporal.workflow.getHandle(workflowId).describe();
+        runId = description.raw.workflowExecutionInfo?.firstRunId || description.runId;
       }
-      return { eventId, tenantId, workflowId, created };
+      return { eventId, tenantId, workflowId, runId, created };
     },
 
     async get(eventId: string, tenantId?: string): Promise<StoredEvent> {
