@@ -1,5 +1,7 @@
 # Herald image: compile in a builder with the native toolchain, ship only dist/ and production dependencies.
-#   docker build -t herald .        (docker-compose.yml builds it as the `herald` service)
+#   docker build -t herald .        (docker-compose.yml builds it for the `herald-worker` and `herald-api` services)
+# The command picks the role: `herald start` (default: everything in one process), `herald worker` or `herald api`,
+#   docker run … herald node dist/src/cli/herald.js worker
 
 # ---- builder ------------------------------------------------------------------------------------------
 FROM node:20.20-bookworm-slim AS builder
@@ -41,4 +43,6 @@ EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=5 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HERALD_API_PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
-CMD ["node", "dist/src/main.js"]
+# The herald CLI (package.json `bin`); `start` is what `npm start` (dist/src/main.js) runs. Compose overrides the
+# role per service. The HEALTHCHECK above probes the API, so a `worker` container must replace or disable it.
+CMD ["node", "dist/src/cli/herald.js", "start"]

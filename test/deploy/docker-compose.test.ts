@@ -4,6 +4,10 @@
  * files and cross-check values between services (hosts, ports, credentials, database names, dependencies),
  * and run deploy/temporal-setup.sh — the one-shot jobs' command — against fake `temporal` and
  * `temporal-sql-tool` executables to check what it would ask Temporal to do.
+ *
+ * Herald runs as two services from the one image: herald-worker (`herald worker`) and herald-api (`herald api`).
+ * Their two secrets (HERALD_ENCRYPTION_KEY, HERALD_API_TOKENS) are the only variables without a default: compose
+ * must refuse to start without them, so the file interpolates against an environment holding just those two.
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -23,11 +27,12 @@ const composePath = join(repoRoot, 'docker-compose.yml');
 type EnvValue = string | number | boolean | null;
 interface Service {
   image?: string;
-  build?: string | { context?: string; dockerfile?: string };
+  build?: string | { context?: string; dockerfile?: string; [option: string]: unknown };
   environment?: Record<string, EnvValue> | string[];
   ports?: Array<string | number | { target: number; published?: string | number; protocol?: string }>;
   depends_on?: string[] | Record<string, { condition?: string; required?: boolean } | null>;
   healthcheck?: { test?: string | string[]; disable?: boolean };
+  expose?: Array<string | number>;
   volumes?: Array<string | { type: string; source?: string; target: string; read_only?: boolean }>;
   entrypoint?: string | string[];
   command?: string | string[];
@@ -48,9 +53,28 @@ const SERVICES = {
   temporal: 'temporal',
   namespaceJob: 'temporal-create-namespace',
   ui: 'temporal-ui',
-  herald: 'herald',
+  heraldWorker: 'herald-worker',
+  heraldApi: 'herald-api',
 } as const;
 const ONE_SHOT_JOBS = new Set<string>([SERVICES.schemaJob, SERVICES.namespaceJob]);
+
+/** Herald's services and the `herald` CLI role each one runs (src/cli/herald.ts). */
+const HERALD_ROLES: Record<string, 'worker' | 'api'> = { [SERVICES.heraldWorker]: 'worker', [SERVICES.heraldApi]: 'api' };
+const HERALD_SERVICES = Object.keys(HERALD_ROLES);
+
+/**
+ * The secrets compose must refuse to start without (`${NAME:?message}`: unset or empty is an error), with
+ * stand-in values for interpolating the file here. Nothing else may be required: the rest has defaults.
+ */
+const REQUIRED_SECRETS: Record<string, string> = {
+  HERALD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+  HERALD_API_TOKENS: 'test-admin-token,test-tenant-token:tenant-a',
+};
+/** Which secret each Herald role reads (src/config/config.ts): the worker has no use for the API's tokens. */
+const SECRETS_BY_ROLE: Record<'worker' | 'api', string[]> = {
+  worker: ['HERALD_ENCRYPTION_KEY'],
+  api: ['HERALD_ENCRYPTION_KEY', 'HERALD_API_TOKENS'],
+};
 
 const HERALD_SEARCH_ATTRIBUTES: Record<string, string> = {
   HeraldWebhookId: 'Keyword',
@@ -60,29 +84,74 @@ const HERALD_SEARCH_ATTRIBUTES: Record<string, string> = {
   HeraldDeliveryStatus: 'Keyword',
 };
 
+const VARIABLE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+
 /**
- * Compose variable interpolation, resolved to the file's own defaults (never the caller's environment, so
- * the result is deterministic). `${VAR}` / `$VAR` without a default, or `${VAR:?msg}`, throws: the stack
- * must come up with no .env at all.
+ * Compose variable interpolation against `vars` alone (never the caller's environment, so the result is
+ * deterministic). By default `vars` holds only the required secrets: everything else must resolve to the file's
+ * own defaults. `${NAME:?msg}` / `${NAME?msg}` throw like compose when NAME is unset (or, with `:`, empty);
+ * `${VAR}` / `$VAR` without a default throws too, where compose would only warn and substitute "".
  */
-function interpolate(value: string, where: string): string {
+function interpolate(value: string, where: string, vars: Record<string, string> = REQUIRED_SECRETS): string {
   return value.replace(
-    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    VARIABLE,
     (match, braced: string | undefined, op: string | undefined, arg: string | undefined, bare: string | undefined) => {
       if (match === '$$') return '$';
-      const name = braced ?? bare;
-      if (op === '-' || op === ':-') return arg ?? '';
-      throw new Error(`${where}: variable ${name} has no default (${match})`);
+      const name = braced ?? bare ?? '';
+      const set = Object.hasOwn(vars, name) ? vars[name] : undefined;
+      switch (op) {
+        case ':-':
+          return set ? set : (arg ?? '');
+        case '-':
+          return set ?? arg ?? '';
+        case ':?':
+        case '?':
+          if (set === undefined || (op === ':?' && set === '')) {
+            throw new Error(`${where}: required variable ${name} is missing a value: ${arg ?? ''}`);
+          }
+          return set;
+        case undefined:
+          if (set !== undefined) return set;
+          throw new Error(`${where}: variable ${name} has no default (${match})`);
+        default:
+          throw new Error(`${where}: unsupported interpolation ${match}`);
+      }
     },
   );
 }
 
-function deepInterpolate(node: unknown, where: string): void {
-  if (typeof node === 'string') interpolate(node, where);
-  else if (Array.isArray(node)) node.forEach((item, i) => deepInterpolate(item, `${where}[${i}]`));
+function deepInterpolate(node: unknown, where: string, vars: Record<string, string> = REQUIRED_SECRETS): void {
+  if (typeof node === 'string') interpolate(node, where, vars);
+  else if (Array.isArray(node)) node.forEach((item, i) => deepInterpolate(item, `${where}[${i}]`, vars));
   else if (node && typeof node === 'object') {
-    for (const [key, value] of Object.entries(node)) deepInterpolate(value, `${where}.${key}`);
+    for (const [key, value] of Object.entries(node)) deepInterpolate(value, `${where}.${key}`, vars);
   }
+}
+
+interface VariableRef {
+  where: string;
+  name: string;
+  /** '', ':-', '-', ':?', '?', …; '' for `${NAME}` and `$NAME`. */
+  op: string;
+  arg: string;
+  text: string;
+}
+/** Every variable reference in every string of the file (keys included), with where it is. */
+function variableRefs(node: unknown, where = 'compose'): VariableRef[] {
+  if (typeof node === 'string') {
+    return [...node.matchAll(VARIABLE)]
+      .filter((m) => m[0] !== '$$')
+      .map((m) => ({ where, name: m[1] ?? m[4] ?? '', op: m[2] ?? '', arg: m[3] ?? '', text: m[0] }));
+  }
+  if (Array.isArray(node)) return node.flatMap((item, i) => variableRefs(item, `${where}[${i}]`));
+  if (node && typeof node === 'object') {
+    return Object.entries(node).flatMap(([key, value]) => [...variableRefs(key, `${where}(key)`), ...variableRefs(value, `${where}.${key}`)]);
+  }
+  return [];
+}
+
+function without(vars: Record<string, string>, name: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(vars).filter(([key]) => key !== name));
 }
 
 function loadCompose(): ComposeFile {
@@ -97,16 +166,21 @@ function service(compose: ComposeFile, name: string): Service {
   return svc;
 }
 
+/** The environment as written, before interpolation; `- NAME` (pass the host's value through) maps to null. */
+function rawEnvOf(svc: Service): Record<string, EnvValue> {
+  const raw = svc.environment ?? {};
+  if (!Array.isArray(raw)) return { ...raw };
+  return Object.fromEntries(
+    raw.map((line) => {
+      const eq = line.indexOf('=');
+      return eq < 0 ? [line, null] : [line.slice(0, eq), line.slice(eq + 1)];
+    }),
+  );
+}
+
 function envOf(svc: Service, name = '?'): Record<string, string> {
   const out: Record<string, string> = {};
-  const raw = svc.environment ?? {};
-  const entries: Array<[string, EnvValue]> = Array.isArray(raw)
-    ? raw.map((line) => {
-        const eq = line.indexOf('=');
-        return eq < 0 ? [line, null] : [line.slice(0, eq), line.slice(eq + 1)];
-      })
-    : Object.entries(raw);
-  for (const [key, value] of entries) {
+  for (const [key, value] of Object.entries(rawEnvOf(svc))) {
     if (value === null) continue; // `- NAME` passes the host's value through; not part of the file's wiring
     out[key] = interpolate(String(value), `${name}.environment.${key}`);
   }
@@ -212,6 +286,19 @@ function isExactlyPinned(image: string): boolean {
   return /^v?\d+\.\d+(\.\d+)?([-.+][A-Za-z0-9.+-]*)?$/.test(tag);
 }
 
+/** Where `tsc -p tsconfig.build.json` emits a source file, relative to the repository (`src/x.ts` → `dist/src/x.js`). */
+function emittedJs(source: string): string {
+  const configPath = join(repoRoot, existsSync(join(repoRoot, 'tsconfig.build.json')) ? 'tsconfig.build.json' : 'tsconfig.json');
+  const read = ts.readConfigFile(configPath, (p) => ts.sys.readFile(p));
+  const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, dirname(configPath));
+  const { outDir, rootDir } = parsed.options;
+  if (!outDir) throw new Error(`${relative(repoRoot, configPath)} has no outDir`);
+  const absolute = join(repoRoot, source);
+  if (!parsed.fileNames.map((f) => resolve(f)).includes(absolute)) throw new Error(`${source} is not part of the build`);
+  const emitted = join(outDir, relative(rootDir ?? repoRoot, absolute)).replace(/\.ts$/, '.js');
+  return relative(repoRoot, emitted).split('\\').join('/');
+}
+
 function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
@@ -287,8 +374,51 @@ describe('docker-compose.yml', () => {
     expect(names.sort()).toEqual(Object.values(SERVICES).sort());
   });
 
-  it('gives every ${VAR} a default, so it comes up without an .env file', () => {
-    expect(() => deepInterpolate(compose, 'compose')).not.toThrow();
+  it('gives every ${VAR} but the two secrets a default, so it comes up with nothing else set', () => {
+    expect(() => deepInterpolate(compose, 'compose', REQUIRED_SECRETS)).not.toThrow();
+  });
+
+  it('refuses to start without either secret, or with it empty: ${NAME:?message}, never a default', () => {
+    const refs = variableRefs(compose);
+    for (const [name, value] of Object.entries(REQUIRED_SECRETS)) {
+      const uses = refs.filter((r) => r.name === name);
+      expect(uses.length, `${name} is referenced`).toBeGreaterThan(0);
+      for (const use of uses) {
+        // `:?` and not `?`: an empty value must be refused too. No `:-`/`-` default, no bare `$NAME`.
+        expect(use.op, `${use.where}: ${use.text}`).toBe(':?');
+        // The message compose prints names the variable (and, for the key, how to make one).
+        expect(use.arg, `${use.where}: ${use.text}`).toContain(name);
+        expect(use.arg, `${use.where}: ${use.text}`).not.toMatch(/[{}$]/);
+      }
+      const missing = () => deepInterpolate(compose, 'compose', without(REQUIRED_SECRETS, name));
+      expect(missing, `${name} unset`).toThrow(new RegExp(`required variable ${name} is missing a value: \\S`));
+      const empty = () => deepInterpolate(compose, 'compose', { ...REQUIRED_SECRETS, [name]: '' });
+      expect(empty, `${name} empty`).toThrow(new RegExp(`required variable ${name} is missing a value`));
+      expect(() => deepInterpolate(compose, 'compose', { ...REQUIRED_SECRETS, [name]: value })).not.toThrow();
+    }
+    for (const use of refs.filter((r) => r.name === 'HERALD_ENCRYPTION_KEY')) expect(use.arg, use.where).toContain('openssl rand -base64 32');
+    // Only the secrets are required; everything else keeps a development default.
+    const required = new Set(refs.filter((r) => r.op === ':?' || r.op === '?').map((r) => r.name));
+    expect([...required].sort()).toEqual(Object.keys(REQUIRED_SECRETS).sort());
+  });
+
+  it('passes each secret only to the Herald roles that read it, straight from the environment', () => {
+    for (const name of names) {
+      const raw = rawEnvOf(service(compose, name));
+      const role = HERALD_ROLES[name];
+      const wanted = role ? SECRETS_BY_ROLE[role] : [];
+      for (const secret of Object.keys(REQUIRED_SECRETS)) {
+        if (!wanted.includes(secret)) {
+          expect(Object.keys(raw), `${name} must not get ${secret}`).not.toContain(secret);
+          continue;
+        }
+        // The whole value is the one required reference: no literal, no default, no pass-through `- NAME`.
+        const value = raw[secret];
+        expect(typeof value, `${name}.${secret}`).toBe('string');
+        expect(String(value), `${name}.${secret}`).toMatch(new RegExp(`^\\$\\{${secret}:\\?[^}]+\\}$`));
+        expect(envOf(service(compose, name), name)[secret], `${name}.${secret} resolves to the environment's value`).toBe(REQUIRED_SECRETS[secret]);
+      }
+    }
   });
 
   it('pins every image to an exact version tag', () => {
@@ -297,7 +427,7 @@ describe('docker-compose.yml', () => {
       expect(svc.image !== undefined || svc.build !== undefined, `${name} has neither image nor build`).toBe(true);
       if (svc.image !== undefined) expect(isExactlyPinned(svc.image), `${name}: image ${svc.image}`).toBe(true);
     }
-    expect(service(compose, SERVICES.herald).build, 'herald is built from this repository').toBeDefined();
+    for (const name of HERALD_SERVICES) expect(service(compose, name).build, `${name} is built from this repository`).toBeDefined();
   });
 
   it('uses the intended images: postgres 16, and admin-tools matching the server version', () => {
@@ -328,7 +458,7 @@ describe('docker-compose.yml', () => {
     }
     expect(published.get(7233)).toEqual({ service: SERVICES.temporal, target: 7233 });
     expect(published.get(8080)).toEqual({ service: SERVICES.ui, target: 8080 });
-    expect(published.get(3000)).toEqual({ service: SERVICES.herald, target: 3000 });
+    expect(published.get(3000)).toEqual({ service: SERVICES.heraldApi, target: 3000 });
   });
 
   it('points Temporal at the PostgreSQL service with its credentials', () => {
@@ -412,17 +542,20 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('orders the start-up: postgres → schema job → temporal → namespace job → herald, without cycles', () => {
+  it('orders the start-up: postgres → schema job → temporal → namespace job → both Herald roles, without cycles', () => {
     const edges = (name: string) => Object.fromEntries(dependsOn(service(compose, name)).map((d) => [d.name, d.condition]));
     expect(edges(SERVICES.schemaJob)).toMatchObject({ [SERVICES.postgres]: 'service_healthy' });
     expect(edges(SERVICES.temporal)).toMatchObject({ [SERVICES.schemaJob]: 'service_completed_successfully' });
     expect(edges(SERVICES.namespaceJob)).toMatchObject({ [SERVICES.temporal]: 'service_healthy' });
     expect(edges(SERVICES.ui)).toMatchObject({ [SERVICES.temporal]: 'service_healthy' });
-    expect(edges(SERVICES.herald)).toMatchObject({
-      [SERVICES.temporal]: 'service_healthy',
-      [SERVICES.namespaceJob]: 'service_completed_successfully',
-      [SERVICES.postgres]: 'service_healthy',
-    });
+    for (const herald of HERALD_SERVICES) {
+      expect(edges(herald), herald).toMatchObject({
+        [SERVICES.temporal]: 'service_healthy',
+        [SERVICES.namespaceJob]: 'service_completed_successfully',
+        [SERVICES.schemaJob]: 'service_completed_successfully',
+        [SERVICES.postgres]: 'service_healthy',
+      });
+    }
 
     // Depth-first cycle check.
     const state = new Map<string, 'visiting' | 'done'>();
@@ -446,41 +579,118 @@ describe('docker-compose.yml', () => {
     expect(temporal.slice(1).join(' ')).toMatch(new RegExp(`\\b${grpcPort}\\b`));
   });
 
-  it('wires Herald to the temporal and postgresql services', () => {
-    const herald = service(compose, SERVICES.herald);
-    const env = envOf(herald, SERVICES.herald);
+  it('wires both Herald roles to the temporal and postgresql services', () => {
+    for (const name of HERALD_SERVICES) {
+      const herald = service(compose, name);
+      const env = envOf(herald, name);
 
-    const [temporalHost, temporalPort] = (env.TEMPORAL_ADDRESS ?? '').split(':');
-    expect(temporalHost).toBe(SERVICES.temporal);
-    expect(Number(temporalPort)).toBe(portsOf(service(compose, SERVICES.temporal))[0]?.target);
-    expect(env.TEMPORAL_NAMESPACE).toBe(envOf(service(compose, SERVICES.namespaceJob)).TEMPORAL_NAMESPACE);
+      const [temporalHost, temporalPort] = (env.TEMPORAL_ADDRESS ?? '').split(':');
+      expect(temporalHost, name).toBe(SERVICES.temporal);
+      expect(Number(temporalPort), name).toBe(portsOf(service(compose, SERVICES.temporal))[0]?.target);
+      expect(env.TEMPORAL_NAMESPACE, name).toBe(envOf(service(compose, SERVICES.namespaceJob)).TEMPORAL_NAMESPACE);
 
-    const db = new URL(env.HERALD_DATABASE_URL ?? 'invalid:');
-    expect(['postgres:', 'postgresql:']).toContain(db.protocol);
-    expect(names).toContain(db.hostname);
-    expect(splitImage(service(compose, db.hostname).image ?? '').repository).toBe('postgres');
-    expect(db.port === '' ? '5432' : db.port).toBe('5432');
-    const pgEnv = envOf(service(compose, SERVICES.postgres));
-    expect(decodeURIComponent(db.username)).toBe(pgEnv.POSTGRES_USER);
-    expect(decodeURIComponent(db.password)).toBe(pgEnv.POSTGRES_PASSWORD);
-    // A dedicated database, created by the schema job (not Temporal's own databases).
-    const heraldDb = db.pathname.replace(/^\//, '');
-    expect(heraldDb).toBe('herald');
-    expect(envOf(service(compose, SERVICES.schemaJob)).HERALD_DBNAME).toBe(heraldDb);
-    expect(dependsOn(herald).map((d) => d.name)).toContain(SERVICES.schemaJob);
+      const db = new URL(env.HERALD_DATABASE_URL ?? 'invalid:');
+      expect(['postgres:', 'postgresql:'], name).toContain(db.protocol);
+      expect(names).toContain(db.hostname);
+      expect(splitImage(service(compose, db.hostname).image ?? '').repository).toBe('postgres');
+      expect(db.port === '' ? '5432' : db.port).toBe('5432');
+      const pgEnv = envOf(service(compose, SERVICES.postgres));
+      expect(decodeURIComponent(db.username), name).toBe(pgEnv.POSTGRES_USER);
+      expect(decodeURIComponent(db.password), name).toBe(pgEnv.POSTGRES_PASSWORD);
+      // A dedicated database, created by the schema job (not Temporal's own databases).
+      const heraldDb = db.pathname.replace(/^\//, '');
+      expect(heraldDb, name).toBe('herald');
+      expect(envOf(service(compose, SERVICES.schemaJob)).HERALD_DBNAME).toBe(heraldDb);
+      expect(dependsOn(herald).map((d) => d.name), name).toContain(SERVICES.schemaJob);
+    }
+  });
 
+  it('gives the worker and the API one Temporal namespace and task queue, one database and one encryption key', () => {
+    const worker = rawEnvOf(service(compose, SERVICES.heraldWorker));
+    const api = rawEnvOf(service(compose, SERVICES.heraldApi));
+    // Set explicitly on both (a shared database needs the key everywhere: src/config/encryption-key.ts).
+    for (const key of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'HERALD_DATABASE_URL', 'HERALD_ENCRYPTION_KEY']) {
+      expect(worker[key], `${SERVICES.heraldWorker}.${key}`).toBeDefined();
+      expect(api[key], `${SERVICES.heraldApi}.${key}`).toBeDefined();
+    }
+    // Whatever either one sets that the other sets too must agree (task queue, data dir, …); unset = both default.
+    for (const key of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'HERALD_TASK_QUEUE', 'HERALD_DATABASE_URL', 'HERALD_ENCRYPTION_KEY']) {
+      expect(String(worker[key]), key).toBe(String(api[key]));
+    }
+    for (const key of Object.keys(worker).filter((k) => k in api)) expect(String(worker[key]), key).toBe(String(api[key]));
+    // Built from the same context, Dockerfile and options (target, args, …): the same image.
+    const buildOf = (name: string) => {
+      const build = service(compose, name).build;
+      const { context: rawContext = '.', dockerfile = 'Dockerfile', ...options } = typeof build === 'string' ? { context: build } : (build ?? {});
+      const context = resolve(repoRoot, rawContext);
+      return { context, dockerfile: resolve(context, dockerfile), options };
+    };
+    expect(buildOf(SERVICES.heraldWorker)).toEqual(buildOf(SERVICES.heraldApi));
+    expect(buildOf(SERVICES.heraldApi)).toEqual({ context: repoRoot, dockerfile: join(repoRoot, 'Dockerfile'), options: {} });
+  });
+
+  it("runs each Herald role through the built herald CLI, as the image's own command does", () => {
+    const cli = emittedJs('src/cli/herald.ts');
+    expect(cli).toBe('dist/src/cli/herald.js');
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { bin?: Record<string, string> };
+    expect(pkg.bin?.herald?.replace(/^\.\//, ''), 'package.json bin.herald').toBe(cli);
+    const cliSource = readFileSync(join(repoRoot, 'src', 'cli', 'herald.ts'), 'utf8');
+    for (const [name, role] of Object.entries(HERALD_ROLES)) {
+      const svc = service(compose, name);
+      // The image's entrypoint stays (node's docker-entrypoint.sh hands `node …` through); only the command changes.
+      expect(svc.entrypoint, `${name}: entrypoint`).toBeUndefined();
+      expect(Array.isArray(svc.command), `${name}: command in exec form`).toBe(true);
+      expect(argvOf(svc), name).toEqual(['node', cli, role]);
+      expect(cliSource, `src/cli/herald.ts defines the ${role} command`).toMatch(new RegExp(`\\.command\\(\\s*['"]${role}['"]`));
+    }
+  });
+
+  it('serves the API on 0.0.0.0:3000 and health-checks it on /healthz', () => {
+    const api = service(compose, SERVICES.heraldApi);
+    const env = envOf(api, SERVICES.heraldApi);
     expect(env.HERALD_API_HOST).toBe('0.0.0.0');
     const apiPort = Number(env.HERALD_API_PORT);
-    expect(portsOf(herald).map((p) => p.target)).toContain(apiPort);
-    const healthUrl = /https?:\/\/[^'"\s)]+/.exec(healthcheckArgv(herald).join(' '))?.[0];
-    expect(healthUrl, 'herald healthcheck requests a URL').toBeDefined();
+    expect(apiPort).toBe(3000);
+    expect(portsOf(api)).toContainEqual({ published: 3000, target: apiPort });
+    expect(hasHealthcheck(api), 'herald-api has a healthcheck').toBe(true);
+    const healthUrl = /https?:\/\/[^'"\s)]+/.exec(healthcheckArgv(api).join(' '))?.[0];
+    expect(healthUrl, 'herald-api healthcheck requests a URL').toBeDefined();
     const health = new URL(healthUrl ?? 'invalid:');
     expect(health.hostname).toBe('127.0.0.1');
     expect(Number(health.port)).toBe(apiPort);
     expect(health.pathname).toBe('/healthz');
+    // The runtime image has node but no curl/wget: the probe is node's own fetch, and must exit non-zero on failure.
+    expect(healthcheckArgv(api).slice(0, 2)).toEqual(['CMD', 'node']);
+    expect(healthcheckArgv(api).join(' ')).toMatch(/process\.exit\(r\.ok \? 0 : 1\)/);
+  });
 
-    expect(herald.restart).toBe('unless-stopped');
-    expect(herald.stop_grace_period).toBe('20s');
+  it("publishes no port from the worker and does not inherit the image's HTTP healthcheck", () => {
+    const worker = service(compose, SERVICES.heraldWorker);
+    expect(worker.ports ?? [], 'worker ports').toEqual([]);
+    expect(worker.expose ?? [], 'worker expose').toEqual([]);
+    expect(Object.keys(rawEnvOf(worker)).filter((k) => k.startsWith('HERALD_API_')), 'API settings on the worker').toEqual([]);
+    // Without a healthcheck of its own the worker would run the Dockerfile's HEALTHCHECK, which asks the API it
+    // does not serve and would mark it unhealthy forever. It must switch it off (or replace it with a non-HTTP check).
+    const stages = parseDockerfile(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'));
+    const imageCheck = stages[stages.length - 1]?.instructions.filter((i) => i.keyword === 'HEALTHCHECK').pop()?.args ?? '';
+    const effective = worker.healthcheck === undefined ? imageCheck : hasHealthcheck(worker) ? healthcheckArgv(worker).join(' ') : '';
+    expect(effective, 'the worker health-checks an HTTP endpoint').not.toMatch(/https?:\/\/|\/healthz|fetch\(|\bcurl\b|\bwget\b/);
+    // Nothing may wait for a worker health status that never comes.
+    for (const name of names) {
+      for (const dep of dependsOn(service(compose, name)).filter((d) => d.name === SERVICES.heraldWorker)) {
+        expect(dep.condition, `${name} → ${SERVICES.heraldWorker}`).not.toBe('service_healthy');
+      }
+    }
+  });
+
+  it('runs both Herald roles under an init, restartable, with time to drain on stop', () => {
+    for (const name of HERALD_SERVICES) {
+      const herald = service(compose, name);
+      // tini as PID 1 forwards SIGTERM to node, so the graceful shutdown runs.
+      expect(herald.init, `${name}: init`).toBe(true);
+      expect(herald.restart, `${name}: restart`).toBe('unless-stopped');
+      expect(herald.stop_grace_period, `${name}: stop_grace_period`).toBe('20s');
+    }
   });
 
   it('points the Web UI at the temporal service', () => {
@@ -713,7 +923,7 @@ describe('Dockerfile and .dockerignore', () => {
   const final = stages[stages.length - 1];
   const builder = stages.find((s) => s.alias === 'builder');
   const compose = loadCompose();
-  const heraldEnv = envOf(service(compose, SERVICES.herald));
+  const apiEnv = envOf(service(compose, SERVICES.heraldApi));
 
   it('is multi-stage, on exact-tagged bases, building and running on the same image', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
@@ -754,24 +964,22 @@ describe('Dockerfile and .dockerignore', () => {
     }
   });
 
-  it('runs dist/src/main.js as a non-root user in production mode, from builder output', () => {
+  it("runs the herald CLI's start role as a non-root user in production mode, from builder output", () => {
     const instructions = final?.instructions ?? [];
     const cmd = instructions.filter((i) => i.keyword === 'CMD').pop();
     expect(cmd, 'CMD').toBeDefined();
     const argv = execForm(cmd?.args ?? '[]');
-    expect(argv).toEqual(['node', 'dist/src/main.js']);
-
-    // The same entry point `npm start` uses…
-    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
-    expect(pkg.scripts?.start?.split(/\s+/)).toEqual(argv);
-    // …and where the build config puts src/main.ts.
-    const configPath = join(repoRoot, existsSync(join(repoRoot, 'tsconfig.build.json')) ? 'tsconfig.build.json' : 'tsconfig.json');
-    const read = ts.readConfigFile(configPath, (p) => ts.sys.readFile(p));
-    const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, dirname(configPath));
-    const { outDir, rootDir } = parsed.options;
-    expect(outDir, 'outDir').toBeDefined();
-    const emitted = join(outDir ?? '', relative(rootDir ?? repoRoot, join(repoRoot, 'src', 'main.ts'))).replace(/\.ts$/, '.js');
-    expect(relative(repoRoot, emitted).split('\\').join('/')).toBe(argv[1]);
+    // `herald start` = what `npm start` (dist/src/main.js) runs: everything in one process.
+    expect(argv).toEqual(['node', 'dist/src/cli/herald.js', 'start']);
+    // …where the build config puts src/cli/herald.ts, the package's `herald` bin.
+    expect(argv[1]).toBe(emittedJs('src/cli/herald.ts'));
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { bin?: Record<string, string>; scripts?: Record<string, string> };
+    expect(pkg.bin?.herald?.replace(/^\.\//, '')).toBe(argv[1]);
+    // `npm start` runs the built src/main.ts, which is the same `start` role.
+    expect(pkg.scripts?.start?.split(/\s+/)).toEqual(['node', emittedJs('src/main.ts')]);
+    expect(readFileSync(join(repoRoot, 'src', 'main.ts'), 'utf8')).toMatch(/runHerald\(\{\s*role:\s*'start'\s*\}\)/);
+    // The compose services run the same entry point, only with another role.
+    for (const name of HERALD_SERVICES) expect(argvOf(service(compose, name)).slice(0, 2), name).toEqual(argv.slice(0, 2));
 
     const user = instructions.filter((i) => i.keyword === 'USER').pop()?.args.split(':')[0];
     expect(user, 'USER').toBeDefined();
@@ -781,7 +989,7 @@ describe('Dockerfile and .dockerignore', () => {
     expect(env.split(/\s+/)).toContain('NODE_ENV=production');
 
     const exposed = instructions.filter((i) => i.keyword === 'EXPOSE').flatMap((i) => i.args.split(/\s+/)).map((p) => Number(p.split('/')[0]));
-    expect(exposed).toContain(Number(heraldEnv.HERALD_API_PORT));
+    expect(exposed).toContain(Number(apiEnv.HERALD_API_PORT));
 
     const copied = instructions
       .filter((i) => i.keyword === 'COPY' && /--from=builder\b/.test(i.args))
@@ -789,12 +997,20 @@ describe('Dockerfile and .dockerignore', () => {
     for (const path of ['dist', 'node_modules', 'package.json']) expect(copied, path).toContain(path);
   });
 
+  it('bakes no secret into the image: the key and the API tokens come only from the environment at run time', () => {
+    for (const stage of stages) {
+      for (const instruction of stage.instructions.filter((i) => i.keyword === 'ENV' || i.keyword === 'ARG')) {
+        for (const secret of Object.keys(REQUIRED_SECRETS)) expect(instruction.args, `${instruction.keyword} ${instruction.args}`).not.toContain(secret);
+      }
+    }
+  });
+
   it('keeps local state and build output out of the build context', () => {
     const lines = readFileSync(join(repoRoot, '.dockerignore'), 'utf8')
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith('#'));
-    for (const entry of ['node_modules', 'dist', '.tools', '.herald', '.git', 'bench/results']) expect(lines, entry).toContain(entry);
+    for (const entry of ['node_modules', 'dist', '.tools', '.herald', '.git', 'bench/results', '.env']) expect(lines, entry).toContain(entry);
     for (const needed of ['package.json', 'package-lock.json', 'src', 'scripts', 'tsconfig.json', 'tsconfig.build.json']) {
       expect(lines, `${needed} must reach the builder`).not.toContain(needed);
     }
