@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DeliveryNotEligibleError, DeliveryNotFoundError, ValidationError, WebhookNotFoundError } from '../errors.js';
 import { findDelivery, findDeliveryByPair, getDeliveryWithAttempts, listDeliveries, type ListDeliveriesFilter } from '../store/deliveries.js';
 import { findEvent } from '../store/events.js';
+import { DELIVERY_STATUSES } from '../store/schema.js';
 import { findWebhook, parseOrThrow, resolveTenant } from '../store/webhooks.js';
 import type { deliverWebhook } from '../workflows/deliver-webhook.js';
 import type { DeliverWebhookResult } from '../workflows/messages.js';
@@ -22,6 +23,23 @@ export const DeliverInput = z.strictObject({
   tenantId: TenantId.optional(),
 });
 export type DeliverInput = z.input<typeof DeliverInput>;
+
+const EpochMs = z.union([z.number().int('must be epoch milliseconds'), z.date()], 'must be epoch milliseconds or a Date');
+/**
+ * Checked here, so a bad filter is a ValidationError naming the caller's field (not the engine's error naming a
+ * column) and a misspelt one is refused instead of silently listing everything. `limit` and `cursor` are
+ * checked by the store.
+ */
+const ListDeliveriesInput = z.strictObject({
+  tenantId: z.string().optional(),
+  status: z.enum(DELIVERY_STATUSES).optional(),
+  webhookId: z.string().optional(),
+  eventId: z.string().optional(),
+  since: EpochMs.optional(),
+  until: EpochMs.optional(),
+  limit: z.unknown().optional(),
+  cursor: z.string().optional(),
+});
 
 const REDELIVERABLE = new Set(['dead', 'success', 'cancelled', 'skipped']);
 
@@ -64,7 +82,10 @@ export function deliveriesApi(ctx: ClientContext) {
       return (await getDeliveryWithAttempts(ctx.store, id, ctx.scope)).attemptLog;
     },
 
-    list: (filter: ListDeliveriesFilter = {}) => listDeliveries(ctx.store, { ...filter, tenantId: ctx.scope ?? filter.tenantId }),
+    list: async (filter: ListDeliveriesFilter = {}) => {
+      parseOrThrow(ListDeliveriesInput, filter);
+      return await listDeliveries(ctx.store, { ...filter, tenantId: ctx.scope ?? filter.tenantId });
+    },
 
     /**
      * Sends a finished (or skipped) delivery again as a new run under the same workflow id: same delivery

@@ -1,5 +1,6 @@
+import { z } from 'zod';
 import { ConflictError, ValidationError, WebhookNotFoundError } from '../errors.js';
-import { findWebhook } from '../store/webhooks.js';
+import { findWebhook, parseOrThrow } from '../store/webhooks.js';
 import type { RecoverProgress, RecoverWebhookResult } from '../workflows/messages.js';
 import { recoverProgressQuery } from '../workflows/queries.js';
 import { recoverWebhook } from '../workflows/recover-webhook.js';
@@ -20,6 +21,10 @@ export interface RecoverJob {
   progress(): Promise<RecoverProgress>;
 }
 
+const RecoverTime = z.union([z.date(), z.number()], 'must be a Date or epoch milliseconds');
+// Strict: a missing `since` or a misspelt `until` must not quietly widen the window.
+const RecoverOptionsInput = z.strictObject({ since: RecoverTime, until: RecoverTime.optional() });
+
 function ms(value: Date | number | undefined, field: string, fallback: number): number {
   if (value === undefined) return fallback;
   const n = value instanceof Date ? value.getTime() : value;
@@ -33,6 +38,7 @@ function ms(value: Date | number | undefined, field: string, fallback: number): 
  */
 export async function recover(ctx: ClientContext, webhookId: string, options: RecoverOptions): Promise<RecoverJob> {
   const now = ctx.clock();
+  parseOrThrow(RecoverOptionsInput, options);
   const sinceMs = ms(options.since, 'since', NaN);
   const untilMs = ms(options.until, 'until', now);
   if (untilMs <= sinceMs) throw new ValidationError('until', 'must be after since');

@@ -343,6 +343,9 @@ export async function updateWebhook(deps: RegistryDeps, id: string, patch: Updat
   return rowToWebhook({ ...row, ...changes });
 }
 
+// Strict, so a misspelt option (`grace`) is refused instead of rotating with the default 24 h grace.
+const RotateSecretOptions = z.strictObject({ graceSeconds: z.unknown().optional(), secret: z.string().optional() });
+
 /**
  * Rotation: the new secret signs at once, and the previous ones keep signing too (several signatures in
  * `webhook-signature`) until `graceSeconds` have passed, so receivers can switch without losing a message.
@@ -353,6 +356,7 @@ export async function rotateWebhookSecret(
   options: { graceSeconds?: number; secret?: string } = {},
   tenantId?: string,
 ): Promise<{ webhook: Webhook; secret: string }> {
+  parseOrThrow(RotateSecretOptions, options);
   const grace = options.graceSeconds ?? DEFAULT_ROTATION_GRACE_SECONDS;
   if (!Number.isInteger(grace) || grace < 0 || grace > MAX_ROTATION_GRACE_SECONDS) {
     throw new ValidationError('graceSeconds', `must be a whole number of seconds from 0 to ${MAX_ROTATION_GRACE_SECONDS} (7 days)`);
