@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { DeliveryStarter } from '../client/start-delivery.js';
+import type { AttemptMetrics } from '../metrics/metrics.js';
 import type { DataEngine } from '../store/data-engine.js';
 import type { SecretBox } from '../store/secret-box.js';
 import { createFanOutActivities } from './fan-out-activities.js';
@@ -23,6 +24,8 @@ export interface ActivityDeps {
   random: () => number;
   logger: Logger;
   userAgent: string;
+  /** Counts attempts by outcome, their latency, retries and deaths (`HeraldMetrics`); optional. */
+  metrics?: AttemptMetrics;
 }
 
 export function createActivities(deps: ActivityDeps) {

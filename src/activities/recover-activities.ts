@@ -1,6 +1,6 @@
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { startRedelivery } from '../client/start-delivery.js';
+import { startRedeliveryOfFinished } from '../client/start-delivery.js';
 import { listRecoverable } from '../store/deliveries.js';
 import { findWebhook } from '../store/webhooks.js';
 import type { RecoverBatchInput, RecoverBatchResult } from '../workflows/messages.js';
@@ -18,7 +18,7 @@ export function createRecoverActivities(deps: ActivityDeps) {
       let redelivered = 0;
       for (const delivery of page.items) {
         try {
-          await startRedelivery(deps.starter, webhook, {
+          await startRedeliveryOfFinished(deps.starter, webhook, {
             tenantId: delivery.tenantId,
             eventId: delivery.eventId,
             eventType: delivery.eventType,

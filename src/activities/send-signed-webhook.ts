@@ -111,6 +111,7 @@ export function createSendSignedWebhook(deps: ActivityDeps) {
       clock(),
     );
     logger.info({ deliveryId: input.deliveryId, webhookId: input.webhookId, attempt, responseCode, durationMs, outcome }, 'delivery attempt');
+    deps.metrics?.recordAttempt({ outcome, durationMs });
 
     switch (verdict.outcome) {
       case 'success':

@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { z } from 'zod';
-import { DeliveryNotEligibleError, DeliveryNotFoundError, ValidationError, WebhookNotFoundError } from '../errors.js';
+import { DeliveryNotEligibleError, DeliveryNotFoundError, ForbiddenError, ValidationError, WebhookNotFoundError } from '../errors.js';
 import { findDelivery, findDeliveryByPair, getDeliveryWithAttempts, listDeliveries, type ListDeliveriesFilter } from '../store/deliveries.js';
 import { findEvent } from '../store/events.js';
 import { DELIVERY_STATUSES } from '../store/schema.js';
@@ -10,7 +10,7 @@ import type { DeliverWebhookResult } from '../workflows/messages.js';
 import { starterOf, type ClientContext } from './context.js';
 import { storeEvent } from './events-api.js';
 import { deliveryWorkflowId } from './ids.js';
-import { startDelivery, startRedelivery, type StartedDelivery } from './start-delivery.js';
+import { startDelivery, startRedeliveryOfFinished, type StartedDelivery } from './start-delivery.js';
 import { EventId, EventTime, EventType, payloadJson, TenantId, toEpochMs } from './validation.js';
 
 export const DeliverInput = z.strictObject({
@@ -100,7 +100,7 @@ export function deliveriesApi(ctx: ClientContext) {
       if (!webhook) throw new WebhookNotFoundError(delivery.webhookId, 'was deleted; its deliveries cannot be redelivered');
       if (!webhook.active) throw new DeliveryNotEligibleError(id, delivery.status, `redeliver: webhook ${webhook.id} is disabled`);
       try {
-        return await startRedelivery(starterOf(ctx), webhook, delivery);
+        return await startRedeliveryOfFinished(starterOf(ctx), webhook, delivery);
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) throw new DeliveryNotEligibleError(id, 'running', 'redeliver');
         throw err;
@@ -122,8 +122,14 @@ export function deliveriesApi(ctx: ClientContext) {
       return await ctx.temporal.workflow.getHandle<typeof deliverWebhook>(delivery.workflowId, delivery.runId ?? undefined).result();
     },
 
-    /** The Temporal handle of a delivery's workflow (history, describe, result). */
-    handle: (workflowId: string, runId?: string) => ctx.temporal.workflow.getHandle<typeof deliverWebhook>(workflowId, runId),
+    /**
+     * The Temporal handle of a delivery's workflow (history, describe, result, cancel). Admin only: a handle
+     * reaches any workflow by id, so a tenant-scoped client has none.
+     */
+    handle(workflowId: string, runId?: string) {
+      if (ctx.scope !== undefined) throw new ForbiddenError('workflow handles are for admin clients only');
+      return ctx.temporal.workflow.getHandle<typeof deliverWebhook>(workflowId, runId);
+    },
 
     workflowIdOf: deliveryWorkflowId,
   };

@@ -6,7 +6,7 @@ import { ValidationError } from '../errors.js';
 import type { ClientContext } from './context.js';
 import { deliveriesApi } from './deliveries-api.js';
 import { eventsApi } from './events-api.js';
-import { recover, type RecoverJob, type RecoverOptions } from './recover.js';
+import { recover, recoveryStatus, type RecoverJob, type RecoverOptions, type RecoveryStatus } from './recover.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './validation.js';
 import { webhooksApi } from './webhooks-api.js';
 
@@ -72,5 +72,10 @@ export class HeraldClient {
   /** Redelivers a webhook's dead and skipped deliveries created in a window (at most 30 days). */
   recover(webhookId: string, options: RecoverOptions): Promise<RecoverJob> {
     return recover(this.#ctx, webhookId, options);
+  }
+
+  /** Progress of a recovery job started by `recover` (its workflow id). */
+  recovery(workflowId: string): Promise<RecoveryStatus> {
+    return recoveryStatus(this.#ctx, workflowId);
   }
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ConflictError, ValidationError, WebhookNotFoundError } from '../errors.js';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { ConflictError, NotFoundError, ValidationError, WebhookNotFoundError } from '../errors.js';
 import { findWebhook, parseOrThrow } from '../store/webhooks.js';
 import type { RecoverProgress, RecoverWebhookResult } from '../workflows/messages.js';
 import { recoverProgressQuery } from '../workflows/queries.js';
@@ -62,4 +63,44 @@ export async function recover(ctx: ClientContext, webhookId: string, options: Re
     result: () => handle.result(),
     progress: () => handle.query(recoverProgressQuery),
   };
+}
+
+export interface RecoveryStatus {
+  workflowId: string;
+  webhookId: string;
+  status: 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out' | 'continued_as_new' | 'unknown';
+  redelivered: number;
+  scanned: number;
+  done: boolean;
+}
+
+const KNOWN_STATUSES = new Set(['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed_out', 'continued_as_new']);
+
+/** `recover:<webhookId>:<sinceMs>:<untilMs>`: the id `recover` gives its job. */
+const RECOVERY_ID = /^recover:(.+):(\d+):(\d+)$/;
+
+/**
+ * A recovery job's progress, for a caller that can see its webhook (another tenant's job is "not found"):
+ * the job's `progress` query while it runs, its result once it finished.
+ */
+export async function recoveryStatus(ctx: ClientContext, workflowId: string): Promise<RecoveryStatus> {
+  const match = RECOVERY_ID.exec(workflowId);
+  if (!match) throw new NotFoundError(`recovery ${workflowId}: no such recovery job`);
+  const webhookId = match[1]!;
+  if (!(await findWebhook(ctx.store, webhookId, ctx.scope))) throw new NotFoundError(`recovery ${workflowId}: no such recovery job`);
+  const handle = ctx.temporal.workflow.getHandle<typeof recoverWebhook>(workflowId);
+  try {
+    const description = await handle.describe();
+    const name = description.status.name.toLowerCase();
+    const status = (KNOWN_STATUSES.has(name) ? name : 'unknown') as RecoveryStatus['status'];
+    if (status === 'completed') {
+      const result = await handle.result();
+      return { workflowId, webhookId, status, redelivered: result.redelivered, scanned: result.scanned, done: true };
+    }
+    const progress = await handle.query(recoverProgressQuery);
+    return { workflowId, webhookId, status, redelivered: progress.redelivered, scanned: progress.scanned, done: progress.done || status !== 'running' };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`recovery ${workflowId}: no such recovery job`);
+    throw err;
+  }
 }

@@ -95,3 +95,28 @@ export async function startRedelivery(starter: DeliveryStarter, webhook: Webhook
   });
   return { deliveryId: args.deliveryId, workflowId, runId: handle.firstExecutionRunId };
 }
+
+/** How long a redelivery waits for a run whose table row is already final to close. */
+export const CLOSING_RUN_WAIT_MS = 10_000;
+
+/**
+ * A redelivery of a delivery the table already shows as finished. The run writes its final row a moment
+ * before it closes; a redelivery in that window waits for the close instead of being refused.
+ */
+export async function startRedeliveryOfFinished(starter: DeliveryStarter, webhook: Webhook, event: EventRef): Promise<StartedDelivery> {
+  try {
+    return await startRedelivery(starter, webhook, event);
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const running = starter.temporal.workflow.getHandle(deliveryWorkflowId(webhook.id, event.eventId));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      running.result().catch(() => undefined),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, CLOSING_RUN_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    return await startRedelivery(starter, webhook, event);
+  }
+}

@@ -14,8 +14,11 @@ import { ConfigError, describeConfig, loadConfig, type Config } from '../config/
 import { loadEncryptionKey } from '../config/encryption-key.js';
 import { heraldVersion } from '../embedded/project-root.js';
 import { TemporalBinaryNotFoundError } from '../embedded/temporal-binaries.js';
+import { parseApiTokens } from '../http/auth.js';
 import { createApp } from '../http/create-app.js';
 import { checkHealth } from '../http/health.js';
+import { createIdempotencyStore } from '../http/idempotency.js';
+import { HeraldMetrics } from '../metrics/metrics.js';
 import type { DataEngine } from '../store/data-engine.js';
 import { DatabaseUrlError, openEngine } from '../store/open-engine.js';
 import { createSecretBox } from '../store/secret-box.js';
@@ -52,9 +55,11 @@ async function startRoles(options: RunOptions, config: Config, logger: Logger, r
   const egressAllow = parseEgressAllowList([config.egressAllow, ...(options.extraEgressAllow ?? [])].filter(Boolean).join(','));
   const box = createSecretBox(loadEncryptionKey(config, (line) => logger.info(line)));
   const adminToken = withApi && !config.apiTokens ? ensureLocalAdminToken(config.dataDir) : undefined;
+  const apiTokens = withApi ? parseApiTokens(config.apiTokens ?? adminToken?.token) : [];
 
   const store = await openEngine(config.databaseUrl);
   running.store = store;
+  const metrics = new HeraldMetrics({ store });
   running.temporal = await connectTemporal(config, logger, { embedded: options.role === 'start' });
   const { connection, nativeConnection } = running.temporal;
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
@@ -75,6 +80,7 @@ async function startRoles(options: RunOptions, config: Config, logger: Logger, r
         random: Math.random,
         logger: logger.child({ component: 'activities' }),
         userAgent: `Herald/${heraldVersion()}`,
+        metrics,
       },
     });
     running.workerRun = running.worker.run();
@@ -85,7 +91,15 @@ async function startRoles(options: RunOptions, config: Config, logger: Logger, r
   }
 
   if (withApi) {
-    const app = createApp({ health: () => checkHealth({ connection, namespace: config.temporalNamespace, store }) });
+    const app = createApp({
+      herald,
+      health: () => checkHealth({ connection, namespace: config.temporalNamespace, store }),
+      tokens: apiTokens,
+      idempotency: createIdempotencyStore({ engine: store, box }),
+      metrics,
+      config: { maxPayloadBytes: config.maxPayloadBytes },
+      logger: logger.child({ component: 'http' }),
+    });
     running.http = await new Promise<ServerType>((resolve, reject) => {
       const server = serve({ fetch: app.fetch, hostname: config.apiHost, port: config.apiPort }, () => resolve(server));
       server.once('error', (err: NodeJS.ErrnoException) =>

@@ -154,8 +154,33 @@ export const heraldEvents = {
   indexes: [['tenant_id', 'created_at'], ['created_at']],
 } as const satisfies ObjectDefinition;
 
+export const IDEMPOTENCY_KEY_STATUSES = ['in_progress', 'completed'] as const;
+
+/**
+ * The HTTP API's `Idempotency-Key`s: one row per (caller scope, key), holding a hash of the request and, once
+ * it succeeded, its response (sealed: a webhook's secret is in its create response). Rows expire after 24 h.
+ */
+export const heraldIdempotencyKeys = {
+  name: 'herald_idempotency_keys',
+  primaryKey: 'id',
+  columns: [
+    { name: 'id', type: 'text' }, // idk_<hash of scope and key>
+    { name: 'scope', type: 'text' }, // 'admin' or 'tenant:<id>': whose key it is
+    { name: 'idempotency_key', type: 'text' },
+    { name: 'request_hash', type: 'text' }, // sha256 of method, path and body
+    { name: 'status', type: 'text', default: 'in_progress', values: IDEMPOTENCY_KEY_STATUSES },
+    { name: 'response_status', type: 'integer', nullable: true },
+    { name: 'response_sealed', type: 'text', nullable: true }, // sealed JSON { headers, body }
+    { name: 'created_at', type: 'bigint-ms' },
+    { name: 'updated_at', type: 'bigint-ms' },
+    { name: 'expires_at', type: 'bigint-ms' },
+  ],
+  uniqueKeys: [['scope', 'idempotency_key']],
+  indexes: [['expires_at']],
+} as const satisfies ObjectDefinition;
+
 /** Every object Herald's engines create by default. */
-export const HERALD_OBJECTS: readonly ObjectDefinition[] = [heraldWebhooks, heraldDeliveries, heraldDeliveryAttempts, heraldEvents];
+export const HERALD_OBJECTS: readonly ObjectDefinition[] = [heraldWebhooks, heraldDeliveries, heraldDeliveryAttempts, heraldEvents, heraldIdempotencyKeys];
 
 type ColumnValue<C extends ColumnDefinition> =
   | (C['type'] extends 'boolean'
@@ -193,3 +218,4 @@ export type DeliveryAttemptRow = RowOf<typeof heraldDeliveryAttempts>;
 export type NewDeliveryAttemptRow = NewRowOf<typeof heraldDeliveryAttempts>;
 export type EventRow = RowOf<typeof heraldEvents>;
 export type NewEventRow = NewRowOf<typeof heraldEvents>;
+export type IdempotencyKeyRow = RowOf<typeof heraldIdempotencyKeys>;

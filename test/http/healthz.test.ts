@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/http/create-app.js';
 import { checkHealth } from '../../src/http/health.js';
 import type { DataEngine } from '../../src/store/data-engine.js';
 import { openEngine } from '../../src/store/open-engine.js';
+import { testApi } from '../support/http.js';
 import { startDevTemporal, type TemporalForTests } from '../support/temporal.js';
 
 // /healthz asks a real Temporal server and a real database, and names what is down.
@@ -18,7 +18,8 @@ describe('GET /healthz', () => {
     await temporal?.teardown().catch(() => undefined);
   });
 
-  const app = () => createApp({ health: () => checkHealth({ connection: temporal.env.connection, namespace: 'default', store }) });
+  // No token needed for /healthz.
+  const app = () => testApi({ temporal: temporal.env.client, store, taskQueue: 'healthz', health: () => checkHealth({ connection: temporal.env.connection, namespace: 'default', store }) }).app;
 
   it('is 200 when Temporal and the database answer', async () => {
     const res = await app().request('/healthz');
