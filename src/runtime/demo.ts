@@ -10,7 +10,7 @@ import type { HeraldClient } from '../client/herald-client.js';
 export interface Demo {
   url: string;
   close(): Promise<void>;
-  afterReady(ctx: { herald: HeraldClient; logger: Logger }): Promise<void>;
+  afterReady(ctx: { herald: HeraldClient; logger: Logger; say: (line: string) => void }): Promise<void>;
 }
 
 const SAMPLE_EVENTS = [
@@ -37,14 +37,14 @@ export async function startDemo(): Promise<Demo> {
   return {
     url,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-    async afterReady({ herald, logger }) {
+    async afterReady({ herald, say }) {
       const { webhook } = await herald.webhooks.create({ url, eventTypes: ['order.*'], description: 'herald start --demo: local echo receiver', retrySchedule: [0, 3, 10, 60] });
-      logger.info(`Demo:         receiver ${url}, webhook ${webhook.id}`);
+      say(`Demo:         receiver ${url}, webhook ${webhook.id}`);
       for (const event of SAMPLE_EVENTS) {
         const published = await herald.events.publish(event);
-        logger.info(`Demo:         published ${event.type} as ${published.eventId}`);
+        say(`Demo:         published ${event.type} as ${published.eventId}`);
       }
-      logger.info('Demo:         open the Temporal UI to watch the deliveries (one is retried after a 503).');
+      say('Demo:         open the Temporal UI to watch the deliveries (one is retried after a 503).');
     },
   };
 }

@@ -27,13 +27,18 @@ import { ensureRetentionSchedule } from '../worker/retention-schedule.js';
 import { ensureLocalAdminToken } from './api-tokens-file.js';
 import { connectTemporal, type TemporalConnections } from './temporal-connection.js';
 
+/** A line for the person at the terminal. */
+function say(line: string): void {
+  process.stdout.write(line + '\n');
+}
+
 /** Ctrl-C must stop everything within this, whatever hangs. */
 const HARD_STOP_MS = 15_000;
 
 export interface RunOptions {
   role: 'start' | 'worker' | 'api';
   /** Runs once everything is ready (the demo publishes sample events here). */
-  afterReady?: (ctx: { herald: HeraldClient; config: Config; logger: Logger }) => Promise<void>;
+  afterReady?: (ctx: { herald: HeraldClient; config: Config; logger: Logger; say: (line: string) => void }) => Promise<void>;
   /** Lets the demo's local receiver through the SSRF guard. */
   extraEgressAllow?: string[];
 }
@@ -122,9 +127,10 @@ async function startRoles(options: RunOptions, config: Config, logger: Logger, r
     `Data:         ${config.dataDir}`,
     `Role:         ${options.role}${withWorker ? ' (worker' + (withApi ? ' + API)' : ')') : ' (API)'}`,
   ];
-  for (const line of lines) logger.info(line);
-  if (options.afterReady) await options.afterReady({ herald, config, logger });
-  logger.info('Herald is ready. Press Ctrl-C to stop.');
+  // The banner is for people: plain lines on stdout, beside the structured (JSON) log.
+  for (const line of lines) say(line);
+  if (options.afterReady) await options.afterReady({ herald, config, logger, say });
+  say('Herald is ready. Press Ctrl-C to stop.');
 }
 
 async function stopRoles(running: Running, logger: Logger): Promise<void> {
@@ -175,7 +181,7 @@ export async function runHerald(options: RunOptions, env: NodeJS.ProcessEnv = pr
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info(`${signal} received: stopping Herald …`);
+    say(`${signal} received: stopping Herald …`);
     const hard = setTimeout(() => {
       logger.error(`did not stop within ${HARD_STOP_MS} ms; exiting`);
       process.exit(1);
@@ -183,7 +189,7 @@ export async function runHerald(options: RunOptions, env: NodeJS.ProcessEnv = pr
     hard.unref();
     stopRoles(running, logger).then(
       () => {
-        logger.info('Herald stopped.');
+        say('Herald stopped.');
         process.exit(0);
       },
       (err: unknown) => {
