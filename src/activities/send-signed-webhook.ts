@@ -1,6 +1,6 @@
 import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { buildSignedRequest } from '../signing/build-request.js';
-import { recordAttemptFinished, recordAttemptStarted, type AttemptOutcome } from '../store/deliveries.js';
+import { findDelivery, recordAttemptFinished, recordAttemptStarted, type AttemptOutcome } from '../store/deliveries.js';
 import { findEvent } from '../store/events.js';
 import { disableWebhook, findWebhookForSending } from '../store/webhooks.js';
 import { FailureType, type AttemptFailureDetails, type SendSignedWebhookInput, type SendSignedWebhookResult } from '../workflows/messages.js';
@@ -43,7 +43,17 @@ export function createSendSignedWebhook(deps: ActivityDeps) {
     const startedAt = clock();
     // Compare-and-set on (run, open status): a cancelled or redelivered delivery must not send again.
     const mine = await recordAttemptStarted(store, { deliveryId: input.deliveryId, runId: input.runId, attempt, url: webhook.url }, startedAt);
-    if (!mine) return fail(FailureType.Superseded, 'the delivery is no longer open for this run', null, true);
+    if (!mine) {
+      // An earlier attempt of this run already recorded its outcome, but its completion never reached Temporal
+      // (worker killed, Temporal or the database unreachable in between). Report that outcome, do not send again.
+      const row = await findDelivery(store, input.deliveryId);
+      if (row?.runId === input.runId && row.status === 'success') return { attempt: row.attempts, responseCode: row.responseCode ?? 0, durationMs: row.durationMs ?? 0 };
+      if (row?.runId === input.runId && row.status === 'dead') {
+        const details: AttemptFailureDetails = { attempt: row.attempts, responseCode: row.responseCode, error: row.error ?? 'dead' };
+        throw ApplicationFailure.create({ type: FailureType.Rejected, message: details.error, nonRetryable: true, details: [details] });
+      }
+      return fail(FailureType.Superseded, 'the delivery is no longer open for this run', null, true);
+    }
 
     const request = buildSignedRequest({
       scheme: webhook.signatureScheme,

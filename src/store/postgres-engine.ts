@@ -54,6 +54,8 @@ export class PostgresEngine extends SqlEngine {
       types,
     });
     pool.on('error', (error) => options.onIdleError?.(error));
+    // pg-pool listens only on idle clients: a checked-out one that the server drops (57P01 on shutdown) would throw.
+    pool.on('connect', (client) => client.on('error', (error) => options.onIdleError?.(error)));
     super(new Kysely({ dialect: new PostgresDialect({ pool }) }), options.objects ?? HERALD_OBJECTS, 'postgres');
   }
 

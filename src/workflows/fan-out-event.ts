@@ -19,7 +19,8 @@ export const DEFAULT_FAN_OUT_BATCHES_PER_RUN = 50;
 
 const { fanOutBatch, finishFanOut } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '1 minute',
+  // Pages heartbeat on every start: a dead worker's page is retried (idempotently) within seconds.
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
