@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/create-activities.js';
 import { WORKFLOW_BUNDLE_PATH } from './workflow-bundle.js';
 

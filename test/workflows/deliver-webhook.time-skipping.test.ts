@@ -1,4 +1,4 @@
-import { Worker } from '@temporalio/worker';
+import { type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeraldClient } from '../../src/client/herald-client.js';
 import type { DataEngine } from '../../src/store/data-engine.js';
