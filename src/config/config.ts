@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -121,7 +122,52 @@ const EnvSchema = z.object({
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+/** Every variable Herald reads; a config file may set only these. */
+export const CONFIG_VARIABLES = [...Object.keys(EnvSchema.shape)];
+
+/**
+ * The optional config file (HERALD_CONFIG_FILE): `KEY=value` lines (like a .env file; `#` comments) or a JSON
+ * object, holding the same variables. The environment wins over the file.
+ */
+export function readConfigFile(file: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('HERALD_CONFIG_FILE', `cannot be read: ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  const values: Record<string, string> = {};
+  if (text.trimStart().startsWith('{')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new ConfigError('HERALD_CONFIG_FILE', `${file} is not valid JSON (${(err as Error).message})`);
+    }
+    for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+        throw new ConfigError(key, `in ${file} must be a string, number or boolean`);
+      }
+      values[key] = String(value);
+    }
+  } else {
+    text.split(/\r?\n/).forEach((line, index) => {
+      const trimmed = line.trim();
+      if (!trimmed || trimmed.startsWith('#')) return;
+      const match = /^([A-Z0-9_]+)\s*=\s*(.*)$/.exec(trimmed);
+      if (!match) throw new ConfigError('HERALD_CONFIG_FILE', `${file}:${index + 1} is not KEY=value`);
+      values[match[1]!] = match[2]!.replace(/^(['"])(.*)\1$/, '$2');
+    });
+  }
+  for (const key of Object.keys(values)) {
+    if (!CONFIG_VARIABLES.includes(key)) throw new ConfigError(key, `in ${file} is not a Herald setting (known: ${CONFIG_VARIABLES.join(', ')})`);
+  }
+  return values;
+}
+
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const file = rawEnv.HERALD_CONFIG_FILE?.trim();
+  const env = file ? { ...readConfigFile(path.resolve(cwd, file)), ...definedOnly(rawEnv) } : rawEnv;
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -169,4 +215,8 @@ export function redactUrl(url: string): string {
 /** The config as it may appear in logs. */
 export function describeConfig(config: Config): Record<string, unknown> {
   return { ...config, databaseUrl: redactUrl(config.databaseUrl), encryptionKey: config.encryptionKey ? '***' : undefined, apiTokens: config.apiTokens ? '***' : undefined };
+}
+
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
