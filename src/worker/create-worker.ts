@@ -4,6 +4,7 @@ import { createActivities, type ActivityDeps } from '../activities/create-activi
 import { WORKFLOW_BUNDLE_PATH } from './workflow-bundle.js';
 
 export const DEFAULT_TASK_QUEUE = 'herald';
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 500;
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
@@ -31,6 +32,9 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     workflowBundle: { codePath },
     activities: createActivities(opts.deps),
     shutdownGraceTime: '10 seconds',
+    // The SDK sizes the cache from the heap (thousands of workflows); with thousands of deliveries waiting for
+    // retries that kept the worker above 1 GiB (bench). 500 held RSS near 550 MiB with no throughput loss seen.
+    maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS,
     ...opts.overrides,
   });
 }
