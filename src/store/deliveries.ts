@@ -108,6 +108,34 @@ export interface RecordCreatedInput {
   runId: string;
 }
 
+type NewDeliveryFields = Pick<RecordCreatedInput, 'deliveryId' | 'tenantId' | 'webhookId' | 'eventId' | 'eventType' | 'eventTimeMs' | 'url' | 'method' | 'workflowId'>;
+
+/** A delivery row before any attempt. */
+function newDeliveryRow(input: NewDeliveryFields, state: { status: DeliveryStatus; error: string | null; runId: string | null }, now: number): Row {
+  return {
+    id: input.deliveryId,
+    tenant_id: input.tenantId,
+    webhook_id: input.webhookId,
+    event_id: input.eventId,
+    event_type: input.eventType,
+    event_time: input.eventTimeMs,
+    url: input.url,
+    method: input.method,
+    status: state.status,
+    attempts: 0,
+    next_retry_at: null,
+    last_attempted_at: null,
+    response_code: null,
+    response_body: null,
+    error: state.error,
+    duration_ms: null,
+    workflow_id: input.workflowId,
+    run_id: state.runId,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
 /**
  * A run has started: insert the row, or — for a redelivery (a new run id) — reset it to pending. Repeating
  * the call for the same run changes nothing.
@@ -116,28 +144,7 @@ export async function recordDeliveryCreated(engine: DataEngine, input: RecordCre
   const existing = await engine.findOne(DELIVERIES, { where: { id: input.deliveryId } });
   if (!existing) {
     try {
-      await engine.insert(DELIVERIES, {
-        id: input.deliveryId,
-        tenant_id: input.tenantId,
-        webhook_id: input.webhookId,
-        event_id: input.eventId,
-        event_type: input.eventType,
-        event_time: input.eventTimeMs,
-        url: input.url,
-        method: input.method,
-        status: 'pending',
-        attempts: 0,
-        next_retry_at: null,
-        last_attempted_at: null,
-        response_code: null,
-        response_body: null,
-        error: null,
-        duration_ms: null,
-        workflow_id: input.workflowId,
-        run_id: input.runId,
-        created_at: now,
-        updated_at: now,
-      });
+      await engine.insert(DELIVERIES, newDeliveryRow(input, { status: 'pending', error: null, runId: input.runId }, now));
       return;
     } catch (err) {
       if (!(err instanceof UniqueViolationError)) throw err;
@@ -355,28 +362,7 @@ export async function recordDeliverySkipped(
   now = Date.now(),
 ): Promise<void> {
   try {
-    await engine.insert(DELIVERIES, {
-      id: input.deliveryId,
-      tenant_id: input.tenantId,
-      webhook_id: input.webhookId,
-      event_id: input.eventId,
-      event_type: input.eventType,
-      event_time: input.eventTimeMs,
-      url: input.url,
-      method: input.method,
-      status: 'skipped',
-      attempts: 0,
-      next_retry_at: null,
-      last_attempted_at: null,
-      response_code: null,
-      response_body: null,
-      error: input.reason,
-      duration_ms: null,
-      workflow_id: input.workflowId,
-      run_id: null,
-      created_at: now,
-      updated_at: now,
-    });
+    await engine.insert(DELIVERIES, newDeliveryRow(input, { status: 'skipped', error: input.reason, runId: null }, now));
   } catch (err) {
     // Already recorded (a retried fan-out page): one row per (event, webhook).
     if (!(err instanceof UniqueViolationError)) throw err;
