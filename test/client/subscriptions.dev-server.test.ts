@@ -140,8 +140,10 @@ describe('subscriptions through the client on the dev server', () => {
         expect(row).toMatchObject({ status: 'pending', attempts: 1 });
         return row!;
       });
+      // bEvent → bAll; bJob → bAll and bFailing (the bJob → bAll delivery may still be on its way).
+      await rxB.waitForRequests(3);
       const bRequestsBefore = rxB.requests.length;
-      expect(bRequestsBefore).toBe(3); // bEvent → bAll; bJob → bAll and bFailing
+      expect(bRequestsBefore).toBe(3);
 
       // Webhooks: 404-like, the same error as for an id that does not exist.
       const notFound = { name: 'WebhookNotFoundError', code: 'not_found', webhookId: bAll.id };
