@@ -22,8 +22,8 @@ export function createSendSignedWebhook(deps: ActivityDeps) {
   return async function sendSignedWebhook(input: SendSignedWebhookInput): Promise<SendSignedWebhookResult> {
     const { attempt } = activityInfo();
     const { store, clock, logger } = deps;
-    const fail = (type: FailureType, error: string, responseCode: number | null, nonRetryable: boolean, nextRetryDelayMs?: number): never => {
-      const details: AttemptFailureDetails = { attempt, responseCode, error };
+    const fail = (type: FailureType, error: string, responseCode: number | null, nonRetryable: boolean, nextRetryDelayMs?: number, reportedAttempt = attempt): never => {
+      const details: AttemptFailureDetails = { attempt: reportedAttempt, responseCode, error };
       throw ApplicationFailure.create({
         type,
         message: error,
@@ -48,10 +48,7 @@ export function createSendSignedWebhook(deps: ActivityDeps) {
       // (worker killed, Temporal or the database unreachable in between). Report that outcome, do not send again.
       const row = await findDelivery(store, input.deliveryId);
       if (row?.runId === input.runId && row.status === 'success') return { attempt: row.attempts, responseCode: row.responseCode ?? 0, durationMs: row.durationMs ?? 0 };
-      if (row?.runId === input.runId && row.status === 'dead') {
-        const details: AttemptFailureDetails = { attempt: row.attempts, responseCode: row.responseCode, error: row.error ?? 'dead' };
-        throw ApplicationFailure.create({ type: FailureType.Rejected, message: details.error, nonRetryable: true, details: [details] });
-      }
+      if (row?.runId === input.runId && row.status === 'dead') return fail(FailureType.Rejected, row.error ?? 'dead', row.responseCode, true, undefined, row.attempts);
       return fail(FailureType.Superseded, 'the delivery is no longer open for this run', null, true);
     }
 

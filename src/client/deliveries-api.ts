@@ -9,7 +9,6 @@ import type { deliverWebhook } from '../workflows/deliver-webhook.js';
 import type { DeliverWebhookResult } from '../workflows/messages.js';
 import { starterOf, type ClientContext } from './context.js';
 import { storeEvent } from './events-api.js';
-import { deliveryWorkflowId } from './ids.js';
 import { startDelivery, startRedeliveryOfFinished, type StartedDelivery } from './start-delivery.js';
 import { EventId, EventTime, EventType, payloadJson, TenantId, toEpochMs } from './validation.js';
 
@@ -131,6 +130,5 @@ export function deliveriesApi(ctx: ClientContext) {
       return ctx.temporal.workflow.getHandle<typeof deliverWebhook>(workflowId, runId);
     },
 
-    workflowIdOf: deliveryWorkflowId,
   };
 }

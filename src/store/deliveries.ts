@@ -1,5 +1,5 @@
 import { DeliveryNotFoundError, ValidationError } from '../errors.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, encodeCursor, newestFirstPage } from './cursor.js';
 import type { DeliveryStatus } from '../workflows/messages.js';
 import { UniqueViolationError, type DataEngine } from './data-engine.js';
 import { heraldDeliveries, heraldDeliveryAttempts } from './schema.js';
@@ -183,7 +183,8 @@ export async function recordAttemptStarted(
   input: { deliveryId: string; runId: string; attempt: number; url: string },
   now = Date.now(),
 ): Promise<boolean> {
-  const before = await engine.findOne(DELIVERIES, { where: { id: input.deliveryId, run_id: input.runId } });
+  // Only a retry can follow a lost attempt: the first attempt of a run skips this read.
+  const before = input.attempt > 1 ? await engine.findOne(DELIVERIES, { where: { id: input.deliveryId, run_id: input.runId } }) : null;
   const changed = await engine.update(
     DELIVERIES,
     { status: 'in_flight', attempts: input.attempt, last_attempted_at: now, url: input.url, next_retry_at: null, updated_at: now },
@@ -318,8 +319,6 @@ export const MAX_LIST_LIMIT = 500;
 
 /** Newest first, paged by an opaque cursor (created_at + id of the last row, so equal times page stably). */
 export async function listDeliveries(engine: DataEngine, filter: ListDeliveriesFilter = {}): Promise<{ items: Delivery[]; nextCursor: string | null }> {
-  const limit = filter.limit ?? 50;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) throw new ValidationError('limit', `must be an integer from 1 to ${MAX_LIST_LIMIT}`);
   const and: Row[] = [];
   if (filter.tenantId) and.push({ tenant_id: filter.tenantId });
   if (filter.status) and.push({ status: filter.status });
@@ -327,38 +326,13 @@ export async function listDeliveries(engine: DataEngine, filter: ListDeliveriesF
   if (filter.eventId) and.push({ event_id: filter.eventId });
   if (filter.since !== undefined) and.push({ created_at: { $gte: filter.since } });
   if (filter.until !== undefined) and.push({ created_at: { $lt: filter.until } });
-  if (filter.cursor) {
-    const { at, id } = decodeCursor(filter.cursor);
-    and.push({ $or: [{ created_at: { $lt: at } }, { created_at: at, id: { $lt: id } }] });
-  }
-  const rows = await engine.find(DELIVERIES, {
-    where: and.length ? { $and: and } : {},
-    orderBy: [
-      { field: 'created_at', order: 'desc' },
-      { field: 'id', order: 'desc' },
-    ],
-    limit: limit + 1,
-  });
-  const items = rows.slice(0, limit).map(toDelivery);
-  const last = items[items.length - 1];
-  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
+  return newestFirstPage(engine, DELIVERIES, { and, limit: filter.limit, cursor: filter.cursor, maxLimit: MAX_LIST_LIMIT }, toDelivery);
 }
 
 /** A matching webhook was disabled at fan-out: the delivery is recorded, not sent, so recovery can send it. */
 export async function recordDeliverySkipped(
   engine: DataEngine,
-  input: {
-    deliveryId: string;
-    workflowId: string;
-    tenantId: string;
-    webhookId: string;
-    eventId: string;
-    eventType: string;
-    eventTimeMs: number;
-    url: string;
-    method: string;
-    reason: string;
-  },
+  input: NewDeliveryFields & { reason: string },
   now = Date.now(),
 ): Promise<void> {
   try {

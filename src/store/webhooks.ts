@@ -6,7 +6,7 @@ import { isProtectedHeaderName } from '../signing/build-request.js';
 import { generateSecret, parseSecret } from '../signing/standard-webhooks.js';
 import type { DataEngine } from './data-engine.js';
 import { EVENT_TYPE_FILTER_PATTERN, MAX_EVENT_TYPE_LENGTH } from './event-type-filter.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { newestFirstPage } from './cursor.js';
 import { heraldWebhooks, type WebhookRow } from './schema.js';
 import type { SecretBox } from './secret-box.js';
 
@@ -276,26 +276,10 @@ export async function listWebhooks(
   engine: DataEngine,
   filter: { tenantId?: string; active?: boolean; limit?: number; cursor?: string } = {},
 ): Promise<{ items: Webhook[]; nextCursor: string | null }> {
-  const limit = filter.limit ?? 50;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_WEBHOOK_LIST_LIMIT) throw new ValidationError('limit', `must be an integer from 1 to ${MAX_WEBHOOK_LIST_LIMIT}`);
   const and: Record<string, unknown>[] = [{ deleted_at: null }];
   if (filter.tenantId !== undefined) and.push({ tenant_id: filter.tenantId });
   if (filter.active !== undefined) and.push({ active: filter.active });
-  if (filter.cursor) {
-    const c = decodeCursor(filter.cursor);
-    and.push({ $or: [{ created_at: { $lt: c.at } }, { created_at: c.at, id: { $lt: c.id } }] });
-  }
-  const rows = await engine.find<WebhookRow>(WEBHOOKS, {
-    where: { $and: and },
-    orderBy: [
-      { field: 'created_at', order: 'desc' },
-      { field: 'id', order: 'desc' },
-    ],
-    limit: limit + 1,
-  });
-  const items = rows.slice(0, limit).map(rowToWebhook);
-  const last = items[items.length - 1];
-  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
+  return newestFirstPage(engine, WEBHOOKS, { and, limit: filter.limit, cursor: filter.cursor, maxLimit: MAX_WEBHOOK_LIST_LIMIT }, rowToWebhook);
 }
 
 /**
