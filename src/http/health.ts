@@ -22,10 +22,21 @@ async function withTimeout<T>(what: string, p: Promise<T>): Promise<T> {
   }
 }
 
+async function abortAfter<T>(ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`did not answer within ${ms} ms`)), ms);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Asks Temporal and the database a real question each; what does not answer is named. */
 export async function checkHealth(deps: { connection: Connection; namespace: string; store: DataEngine }): Promise<HealthReport> {
   const [temporal, database] = await Promise.all([
-    withTimeout('Temporal', deps.connection.workflowService.describeNamespace({ namespace: deps.namespace })).then(
+    // The abort stops the client's own retries too: an abandoned call would keep retrying against a closed channel.
+    withTimeout('Temporal', abortAfter(CHECK_TIMEOUT_MS, (signal) => deps.connection.withAbortSignal(signal, () => deps.connection.workflowService.describeNamespace({ namespace: deps.namespace })))).then(
       () => ({ ok: true }),
       (err: Error) => ({ ok: false, error: err.message }),
     ),
