@@ -5,7 +5,7 @@ import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliveryId } from '../../src/client/ids.js';
+import { deliveryId } from '../../src/delivery/ids.js';
 import { checkHealth } from '../../src/http/health.js';
 import { HeraldMetrics } from '../../src/metrics/metrics.js';
 import type { DataEngine } from '../../src/store/data-engine.js';

@@ -105,8 +105,8 @@ describe('fan-out on the dev server', () => {
     let firstRunId = '';
     await worker.runUntil(async () => {
       const published = await herald.events.publish({ id: eventId, tenantId, type: 'order.created', payload, fanOut: { batchSize: 50, batchesPerRun: 4 } });
-      expect(published).toMatchObject({ eventId, tenantId, workflowId: `fanout:${tenantId}:${eventId}`, created: true });
-      firstRunId = published.runId;
+      expect(published).toMatchObject({ eventId, tenantId, fanOut: 'workflow', workflowId: `fanout:${tenantId}:${eventId}`, created: true });
+      firstRunId = published.runId ?? '';
 
       const result = await herald.events.fanOutResult(eventId, tenantId);
       fanOutMs = Date.now() - started;
