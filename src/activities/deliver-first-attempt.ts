@@ -31,9 +31,9 @@ export function createDeliverFirstAttempt(deps: ActivityDeps) {
       await recordDeliveryCreated(deps.store, row, now);
       return toResult(targets);
     }
-    const open = await recordFirstAttemptStarted(deps.store, row, now);
-    if (!open) return toResult(await recordedOutcome(deps, input, 1));
-    return toResult(await sendAttempt(deps, input, 1, targets, now));
+    const attempt = await recordFirstAttemptStarted(deps.store, row, now);
+    if (attempt === null) return toResult(await recordedOutcome(deps, input, 1));
+    return toResult(await sendAttempt(deps, input, attempt, targets, now));
   };
 }
 

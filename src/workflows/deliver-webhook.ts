@@ -89,22 +89,24 @@ async function attemptUntilFinal(input: DeliverWebhookInput, workflowId: string,
   });
   const first = await deliverFirstAttempt({ ...input, workflowId, runId });
   const delivered = { deliveryId: input.deliveryId, error: null };
-  if (first.outcome === 'success') return { result: { ...delivered, status: 'success', attempts: 1, responseCode: first.responseCode }, recorded: true };
+  if (first.outcome === 'success') return { result: { ...delivered, status: 'success', attempts: first.attempt, responseCode: first.responseCode }, recorded: true };
   if (first.outcome === 'dead') {
     return { result: { deliveryId: input.deliveryId, status: 'dead', attempts: first.attempt, responseCode: first.responseCode, error: first.error }, recorded: first.recorded };
   }
 
+  // Normally 1; more when the local activity ran again after a lost worker (the row counted the lost attempt).
+  const made = first.attempt;
   const nextAt = new Date(Date.now() + first.retryDelayMs);
-  setCurrentDetails(`attempt 1 of ${input.maxAttempts} failed (${first.error}); next attempt at ${nextAt.toISOString().slice(11, 19)} UTC`);
-  if (first.retryDelayMs > 0) await sleep(first.retryDelayMs, { summary: 'wait before attempt 2 (Herald retry schedule)' });
+  setCurrentDetails(`attempt ${made} of ${input.maxAttempts} failed (${first.error}); next attempt at ${nextAt.toISOString().slice(11, 19)} UTC`);
+  if (first.retryDelayMs > 0) await sleep(first.retryDelayMs, { summary: `wait before attempt ${made + 1} (Herald retry schedule)` });
 
   const { sendSignedWebhook } = proxyActivities<Activities>({
     startToCloseTimeout: input.attemptTimeoutMs + ATTEMPT_OVERHEAD_MS,
     // The activity heartbeats while it waits on the receiver: a crashed worker's attempt is retried after this.
     heartbeatTimeout: '10 seconds',
-    summary: `attempts 2–${input.maxAttempts} of ${input.eventType} (delivery attempt = activity attempt + 1)`,
+    summary: `attempts ${made + 1}–${input.maxAttempts} of ${input.eventType} (delivery attempt = activity attempt + ${made})`,
     retry: {
-      maximumAttempts: input.maxAttempts - 1,
+      maximumAttempts: input.maxAttempts - made,
       // Herald's schedule arrives with each failure as nextRetryDelay; these apply only when an attempt
       // dies without reporting (a worker crash or timeout).
       initialInterval: '5 seconds',
@@ -113,7 +115,7 @@ async function attemptUntilFinal(input: DeliverWebhookInput, workflowId: string,
       nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
     },
   });
-  setCurrentDetails(`attempt 1 of ${input.maxAttempts} failed (${first.error}); attempts 2–${input.maxAttempts} run as the pending sendSignedWebhook activity`);
+  setCurrentDetails(`attempt ${made} of ${input.maxAttempts} failed (${first.error}); attempts ${made + 1}–${input.maxAttempts} run as the pending sendSignedWebhook activity`);
   const sent = await sendSignedWebhook({
     deliveryId: input.deliveryId,
     webhookId: input.webhookId,
@@ -123,7 +125,7 @@ async function attemptUntilFinal(input: DeliverWebhookInput, workflowId: string,
     eventTimeMs: input.eventTimeMs,
     runId,
     maxAttempts: input.maxAttempts,
-    attemptOffset: 1,
+    attemptOffset: made,
   });
   return { result: { ...delivered, status: 'success', attempts: sent.attempt, responseCode: sent.responseCode }, recorded: true };
 }
