@@ -4,9 +4,9 @@ import { projectRoot } from '../src/embedded/project-root.js';
 
 const ROOT = projectRoot();
 
-export const ALL_PHASES = ['raw', 'bare', 'herald', 'herald-1', 'os-mem-50', 'os-mem-1', 'os-sql-50', 'os-sql-1', 'workers', 'rate', 'isolation', 'postgres', 'direct', 'inproc', 'shape', 'tuning'] as const;
+export const ALL_PHASES = ['raw', 'bare', 'bare-local', 'cost', 'herald', 'herald-1', 'os-mem-50', 'os-mem-1', 'os-sql-50', 'os-sql-1', 'workers', 'rate', 'isolation', 'postgres', 'direct', 'inproc', 'shape', 'tuning'] as const;
 export type PhaseName = (typeof ALL_PHASES)[number];
-export const DEFAULT_PHASES: PhaseName[] = ['raw', 'bare', 'herald', 'herald-1', 'os-mem-50', 'os-mem-1', 'os-sql-50', 'os-sql-1', 'workers', 'rate', 'isolation', 'postgres'];
+export const DEFAULT_PHASES: PhaseName[] = ['raw', 'bare', 'bare-local', 'cost', 'herald', 'herald-1', 'os-mem-50', 'os-mem-1', 'os-sql-50', 'os-sql-1', 'workers', 'rate', 'isolation', 'postgres'];
 /** Added by --profile. */
 export const PROFILE_PHASES: PhaseName[] = ['direct', 'inproc', 'shape', 'tuning'];
 
@@ -15,6 +15,8 @@ export interface Options {
   rawEvents: number;
   /** Events for the single-webhook runs and each variant (workers, postgres, direct, inproc, tuning, isolation's healthy run). */
   variantEvents: number;
+  /** Deliveries per group (healthy, one retry) in the cost phase. */
+  costEvents: number;
   outboxEvents: number;
   outboxSingleEvents: number;
   concurrency: number;
@@ -37,14 +39,15 @@ export const HELP = `npm run bench -- [flags]
   --events N              events for the main Herald run and the bare-workflow baseline (default 1000; the issue's figure is 10000)
   --raw-events N          requests for the raw undici baseline (default 10000)
   --variant-events N      events for herald-1, workers, postgres, direct, inproc, shape, tuning and the isolation runs (default 400)
+  --cost-events N         deliveries per group (healthy, one retry) in the cost phase (default 100)
   --outbox-events N       deliveries for the ObjectStack 50-webhook runs (default 5000)
   --outbox-single-events N  deliveries for the ObjectStack 1-webhook runs (default 640: 10 s at its designed 64/s)
   --concurrency N         concurrent publishers / starters / raw requests (default 32)
   --webhooks N            webhooks in the "many" runs (default 50)
   --workers 1,2,4         worker processes for the workers variant (1 is the main run)
-  --rates 50,200          steady publish rates (events/s) for the rate variant (default: 50 % and 90 % of the herald run's throughput)
+  --rates 8,60            steady publish rates (events/s) for the rate variant (default: 8 and 90 % of the herald run's throughput)
   --rate-seconds S        how long each steady rate runs (default 20)
-  --down-deliveries N     open retrying deliveries to the down endpoint in the isolation run (default 2000)
+  --down-deliveries N     open retrying deliveries to the down endpoint in the isolation run (default 10000)
   --down-mode M           refused (connection refused, default) | 503 | hang (never answers; 15 s timeout)
   --down-schedule 0,5,…   retry schedule (s) of the down webhook (default: Herald's default schedule)
   --phases a,b,…          any of: ${ALL_PHASES.join(', ')}
@@ -69,6 +72,7 @@ export function parseArgs(argv: string[]): Options {
     events: 1_000,
     rawEvents: 10_000,
     variantEvents: 400,
+    costEvents: 100,
     outboxEvents: 5_000,
     outboxSingleEvents: 640,
     concurrency: 32,
@@ -76,7 +80,7 @@ export function parseArgs(argv: string[]): Options {
     workers: [1, 2, 4],
     rates: [],
     rateSeconds: 20,
-    downDeliveries: 2_000,
+    downDeliveries: 10_000,
     downMode: 'refused',
     downSchedule: undefined,
     phases: [...DEFAULT_PHASES],
@@ -106,6 +110,7 @@ export function parseArgs(argv: string[]): Options {
       case '--events': o.events = int(flag, value()); break;
       case '--raw-events': o.rawEvents = int(flag, value()); break;
       case '--variant-events': o.variantEvents = int(flag, value()); break;
+      case '--cost-events': o.costEvents = int(flag, value()); break;
       case '--outbox-events': o.outboxEvents = int(flag, value()); break;
       case '--outbox-single-events': o.outboxSingleEvents = int(flag, value()); break;
       case '--concurrency': o.concurrency = int(flag, value()); break;

@@ -6,7 +6,7 @@
  *
  *   forked by scripts/bench.ts: node dist/scripts/bench-worker.js
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { activityInfo } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { pino } from 'pino';
@@ -59,8 +59,6 @@ async function start(config: WorkerConfig): Promise<void> {
   } else {
     const store = await openEngine(config.database!);
     closers.push(() => store.close());
-    const clientConnection = await Connection.connect({ address: config.address });
-    closers.push(() => clientConnection.close());
     worker = await createWorker({
       connection,
       namespace: 'default',
@@ -68,7 +66,8 @@ async function start(config: WorkerConfig): Promise<void> {
       deps: {
         store,
         box: createSecretBox(Buffer.from(config.boxKeyHex!, 'hex')),
-        starter: { temporal: new Client({ connection: clientConnection }), taskQueue: config.taskQueue, searchAttributes: true },
+        // As `herald worker` does: fan-out starts go over the worker's own connection, with eager start.
+        starter: { temporal: new Client({ connection }), taskQueue: config.taskQueue, searchAttributes: true, eager: true },
         dispatcher: createGuardedDispatcher({ allow: parseEgressAllowList('127.0.0.1') }),
         clock: Date.now,
         random: Math.random,

@@ -7,7 +7,9 @@
  * All traffic stays on 127.0.0.1; every load loop is bounded by a count and a deadline and stops by itself.
  *
  *   baselines  raw          undici.request POSTs (signed) to the receiver at the same concurrency: the HTTP ceiling
- *              bare         bench/bare-workflow.ts (one no-op activity) on the same server: the Temporal ceiling
+ *              bare         bench/bare-workflow.ts: one POST in a regular activity, on the same server
+ *              bare-local   the same POST in a local activity: the fast path's ceiling
+ *   cost       cost         per delivery (healthy, one retry): tasks, events, transitions, SQL statements, CPU
  *              os-mem-50/1  ObjectStack HttpDispatcher over MemoryHttpOutbox, 50 webhooks / 1 webhook
  *              os-sql-50/1  … over SqlHttpOutbox on SQLite (durable, like Herald)
  *   Herald     herald       publish N events round-robin over 50 webhooks (one delivery each), end to end
@@ -45,6 +47,7 @@ import { parseArgs, type PhaseName } from './bench-options.js';
 import { Child, round, type PhaseResult } from './bench-runtime.js';
 import { type Env } from './bench-load.js';
 import { runRaw, runBare, runOutbox } from './bench-phases.js';
+import { runCost } from './bench-cost.js';
 import { runHerald } from './bench-herald.js';
 import { evaluate, fmt, markdown, profileLines, type Report } from './bench-report.js';
 
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
     console.log(`bench: receiver http://127.0.0.1:${port} (pid ${receiver.pid})`);
 
     const bareBundlePath = path.join(tmp, 'bare-workflow-bundle.js');
-    if (opts.phases.some((p) => p === 'bare' || p === 'rate' || p === 'shape')) {
+    if (opts.phases.some((p) => p === 'bare' || p === 'bare-local' || p === 'rate' || p === 'shape')) {
       const { code } = await bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'bench', 'bare-workflow.ts'), logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m: string) => console.error(m) } });
       writeFileSync(bareBundlePath, code);
     }
@@ -120,6 +123,8 @@ async function main(): Promise<void> {
 
     if (has('raw')) await phase('raw', () => runRaw(env, 'raw', opts.rawEvents));
     if (has('bare')) await phase('bare', () => runBare(env, { name: 'bare', count: opts.events }));
+    if (has('bare-local')) await phase('bare-local', () => runBare(env, { name: 'bare-local', count: opts.events, workflowType: 'bareLocalWorkflow' }));
+    if (has('cost')) await phase('cost', () => runCost(env, opts.costEvents));
     if (has('herald')) await phase('herald', () => runHerald(env, { name: 'herald', description: `events.publish → fan-out → delivery, ${many} webhooks, 1 worker, SQLite table`, events: opts.events, webhooks: many, workers: 1 }));
     if (has('herald-1')) await phase('herald-1', () => runHerald(env, { name: 'herald-1', description: 'events.publish, 1 webhook, 1 worker, SQLite table', events: opts.variantEvents, webhooks: 1, workers: 1 }));
     if (has('os-mem-50')) await phase('os-mem-50', () => runOutbox(env, 'os-mem-50', 'memory', many, opts.outboxEvents));
@@ -137,8 +142,10 @@ async function main(): Promise<void> {
       // Default: half and 90 % of the throughput Herald just reached (or 5 and 10/s without a herald run); the
       // bare workflow runs at the lower rate too, so p99s compare at the same steady load.
       const measured = results.find((r) => r.name === 'herald' && r.delivered > 0)?.throughput;
-      const rates = opts.rates.length > 0 ? opts.rates : measured ? [Math.max(1, Math.round(measured * 0.5)), Math.max(2, Math.round(measured * 0.9))] : [5, 10];
-      if (opts.rates.length === 0) notes.push(`rate: rates ${rates.join(' and ')}/s = 50 % and 90 % of the herald run's ${measured ?? '(not run)'}/s (--rates to choose).`);
+      // Default: the issue's steady 8/s (the p99 target's rate, which the bare workflow also runs at) and 90 % of
+      // the throughput Herald just reached.
+      const rates = opts.rates.length > 0 ? opts.rates : [8, ...(measured && measured * 0.9 > 8 ? [Math.round(measured * 0.9)] : [])];
+      if (opts.rates.length === 0) notes.push(`rate: rates ${rates.join(' and ')}/s = the target's 8/s and 90 % of the herald run's ${measured ?? '(not run)'}/s (--rates to choose).`);
       for (const rate of rates) {
         await phase(`rate-${rate}`, () => runHerald(env, { name: `rate-${rate}`, description: `steady ${rate} events/s for ${opts.rateSeconds} s, ${many} webhooks`, events: Math.round(rate * opts.rateSeconds), webhooks: many, workers: 1, rate }));
       }
