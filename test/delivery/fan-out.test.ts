@@ -6,6 +6,7 @@ import { recordEvent } from '../../src/store/events.js';
 import { openEngine } from '../../src/store/open-engine.js';
 import { backfillSubscriptions, findSubscribedWebhookIds, patternsMatching } from '../../src/store/subscriptions.js';
 import { createWebhook, deleteWebhook, disableWebhook, updateWebhook } from '../../src/store/webhooks.js';
+import type { FanOutBatchResult } from '../../src/workflows/messages.js';
 import { TEST_BOX, testActivityDeps } from '../support/deps.js';
 
 describe('the fan-out rule', () => {
@@ -54,7 +55,7 @@ describe('fanOutBatch over the subscription index', () => {
     let skipped = 0;
     let pages = 0;
     do {
-      const page = await env.run(fanOutBatch, { tenantId, eventId: 'evt_fan', eventType: 'order.created', publishedAtMs: event.createdAt, cursor, limit: 4 });
+      const page: FanOutBatchResult = await env.run(fanOutBatch, { tenantId, eventId: 'evt_fan', eventType: 'order.created', publishedAtMs: event.createdAt, cursor, limit: 4 });
       expect(page.started).toBe(0);
       skipped += page.skipped;
       cursor = page.nextCursor;
