@@ -66,7 +66,8 @@ export function deliveriesApi(ctx: ClientContext) {
       // The table's unique (event, webhook) key remembers deliveries longer than Temporal's retention does.
       const known = await findDeliveryByPair(ctx.store, input.eventId, webhook.id);
       if (known) return { deliveryId: known.id, workflowId: known.workflowId, runId: known.runId ?? '' };
-      const { event } = await storeEvent(ctx, { tenantId, eventId: input.eventId, eventType: input.eventType, eventTimeMs: toEpochMs(input.eventTime, ctx.clock()), payloadJson: json });
+      // `direct`: this event goes to the one webhook named, so the re-fan schedule must not fan it out.
+      const { event } = await storeEvent(ctx, { tenantId, eventId: input.eventId, eventType: input.eventType, eventTimeMs: toEpochMs(input.eventTime, ctx.clock()), payloadJson: json, status: 'direct' });
       return await startDelivery(starterOf(ctx), webhook, event);
     },
 

@@ -54,7 +54,7 @@ export interface Published {
 }
 
 /** Stores the event under its (tenant, id), refusing a different event under an id already used. */
-export async function storeEvent(ctx: ClientContext, input: { tenantId: string; eventId: string; eventType: string; eventTimeMs: number; payloadJson: string }) {
+export async function storeEvent(ctx: ClientContext, input: { tenantId: string; eventId: string; eventType: string; eventTimeMs: number; payloadJson: string; status?: 'fanning_out' | 'direct' }) {
   const stored = await recordEvent(ctx.store, input, ctx.clock());
   if (!stored.created && (stored.event.eventType !== input.eventType || JSON.stringify(stored.event.payload) !== input.payloadJson)) {
     throw new ConflictError(`event ${input.eventId} was already published with a different type or payload`);

@@ -3,7 +3,7 @@ import { MAX_RETRY_SCHEDULE_LENGTH } from '../delivery/retry-schedule.js';
 import { EventId as ClientEventId, EventType as ClientEventType, TenantId as ClientTenantId } from '../client/validation.js';
 import { MAX_LIST_LIMIT } from '../store/deliveries.js';
 import { EVENT_TYPE_FILTER_PATTERN, MAX_EVENT_TYPE_LENGTH } from '../store/event-type-filter.js';
-import { ATTEMPT_OUTCOMES, DELIVERY_STATUSES, SIGNATURE_SCHEMES } from '../store/schema.js';
+import { ATTEMPT_OUTCOMES, DELIVERY_STATUSES, EVENT_STATUSES, SIGNATURE_SCHEMES } from '../store/schema.js';
 import { MAX_ROTATION_GRACE_SECONDS, MAX_TIMEOUT_MS, MAX_WEBHOOK_LIST_LIMIT, MIN_TIMEOUT_MS } from '../store/webhooks.js';
 
 /**
@@ -245,7 +245,7 @@ export const StoredEvent = z
     type: z.string(),
     time: Time,
     payload: JsonValue,
-    status: z.enum(['fanning_out', 'fanned_out']),
+    status: z.enum(EVENT_STATUSES).openapi({ description: '`fanning_out` (deliveries being started), `fanned_out` (every subscriber has its delivery), `direct` (stored for one named webhook by a direct delivery)' }),
     matchedCount: z.number().int().nullable(),
     createdAt: Time,
   })

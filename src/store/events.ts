@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { UniqueViolationError, type DataEngine } from './data-engine.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { heraldDeliveries, heraldEvents, type EventRow } from './schema.js';
+import { EVENT_STATUSES, heraldDeliveries, heraldEvents, type EventRow } from './schema.js';
 
 const EVENTS = heraldEvents.name;
 
@@ -11,7 +11,7 @@ export interface StoredEvent {
   eventType: string;
   eventTimeMs: number;
   payload: unknown;
-  status: 'fanning_out' | 'fanned_out';
+  status: (typeof EVENT_STATUSES)[number];
   matchedCount: number | null;
   createdAt: number;
 }
@@ -40,7 +40,7 @@ function toEvent(row: EventRow): StoredEvent {
  */
 export async function recordEvent(
   engine: DataEngine,
-  input: { tenantId: string; eventId: string; eventType: string; eventTimeMs: number; payloadJson: string },
+  input: { tenantId: string; eventId: string; eventType: string; eventTimeMs: number; payloadJson: string; status?: 'fanning_out' | 'direct' },
   now = Date.now(),
 ): Promise<{ event: StoredEvent; created: boolean }> {
   const row: EventRow = {
@@ -50,7 +50,7 @@ export async function recordEvent(
     event_type: input.eventType,
     event_time: input.eventTimeMs,
     payload_json: input.payloadJson,
-    status: 'fanning_out',
+    status: input.status ?? 'fanning_out',
     matched_count: null,
     created_at: now,
     updated_at: now,

@@ -128,7 +128,12 @@ export const heraldDeliveryAttempts = {
   indexes: [['delivery_id']],
 } as const satisfies ObjectDefinition;
 
-export const EVENT_STATUSES = ['fanning_out', 'fanned_out'] as const;
+/**
+ * `fanning_out`: published, its fan-out not finished (the re-fan schedule repairs it after a minute);
+ * `fanned_out`: every subscriber has its delivery or skipped row; `direct`: stored for `deliveries.deliver`
+ * (one named webhook), never fanned out unless the same id is published later.
+ */
+export const EVENT_STATUSES = ['fanning_out', 'fanned_out', 'direct'] as const;
 
 /**
  * Published events: stored once, so payloads stay out of workflow history and every delivery of the event

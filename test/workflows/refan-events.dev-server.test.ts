@@ -92,4 +92,18 @@ describe('the re-fan schedule on the dev server', () => {
     await new Promise((r) => setTimeout(r, 4_500));
     expect(mine()).toHaveLength(1);
   }, 120_000);
+
+  it('an event stored by deliveries.deliver goes to its one webhook only: the re-fan schedule leaves it alone', async () => {
+    const tenantId = uniqueId('t');
+    const { webhook } = await herald.webhooks.create({ tenantId, url: `${receiver.url}/direct/named`, eventTypes: ['*'] });
+    await herald.webhooks.create({ tenantId, url: `${receiver.url}/direct/other`, eventTypes: ['*'] });
+    const eventId = uniqueId('evt_');
+    await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
+    const mine = () => receiver.requests.filter((r) => r.headers['webhook-id'] === eventId);
+    await eventually(async () => expect(mine()).toHaveLength(1), 30_000);
+    // Several sweeps (every 2 s, events older than 1 s): none fans it out to the other subscriber.
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect(mine().map((r) => r.url.slice(r.url.lastIndexOf('/direct/')))).toEqual(['/direct/named']);
+    expect((await findEvent(store, tenantId, eventId))?.status).toBe('direct');
+  }, 60_000);
 });
