@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { UniqueViolationError, type DataEngine } from './data-engine.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { EVENT_STATUSES, heraldDeliveries, heraldEvents, type EventRow } from './schema.js';
+import { type EVENT_STATUSES, heraldDeliveries, heraldEvents, type EventRow } from './schema.js';
 
 const EVENTS = heraldEvents.name;
 
