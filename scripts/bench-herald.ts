@@ -64,7 +64,7 @@ export async function runHerald(env: Env, run: HeraldRun): Promise<PhaseResult> 
     children = await startWorkers(env, { mode: 'herald', address: env.server.address, taskQueue, database, boxKeyHex: env.boxKey.toString('hex'), overrides }, run.workers);
   }
   const extra: Record<string, unknown> = {};
-  const deadline = nowMs() + opts.phaseTimeoutS * 1000;
+  let deadline = nowMs() + opts.phaseTimeoutS * 1000;
 
   // Isolation: the down endpoint and its open deliveries, established before the healthy run is measured.
   let downHookId: string | undefined;
@@ -83,7 +83,7 @@ export async function runHerald(env: Env, run: HeraldRun): Promise<PhaseResult> 
     // later; with a one-attempt schedule just the first), so the healthy run is measured while they all wait in
     // Temporal's retry backoff rather than during their start-up burst. Bounded.
     const settledAttempts = Math.min(2, (run.down.schedule ?? [0, 5]).length);
-    const until = Math.min(deadline, nowMs() + 300_000);
+    const until = nowMs() + 300_000;
     let attempted = 0;
     while (nowMs() < until) {
       attempted = await store.count('herald_deliveries', { where: { webhook_id: webhook.id, attempts: { $gte: settledAttempts } } });
@@ -93,6 +93,8 @@ export async function runHerald(env: Env, run: HeraldRun): Promise<PhaseResult> 
     const open = await store.count('herald_deliveries', { where: { webhook_id: webhook.id, status: { $in: ['pending', 'in_flight'] } } });
     extra['down'] = { mode: run.down.mode, schedule: run.down.schedule ?? 'default', deliveries: run.down.deliveries, attemptedAtLeast: { attempts: settledAttempts, deliveries: attempted }, openWhenMeasured: open, setupSeconds: round((nowMs() - t) / 1000, 1) };
     process.stdout.write(`  isolation: ${attempted} attempted, ${open} open and retrying; measuring the healthy endpoint now\n`);
+    // The setup has its own deadline: the healthy run gets the phase's full time from here.
+    deadline = nowMs() + opts.phaseTimeoutS * 1000;
     if (children.length > 0) {
       const u = await Promise.all(children.map(async (c) => { const m = c.next('usage'); c.send({ type: 'usage' }); return (await m).usage; }));
       extra['workerRssWithOpenDeliveriesMiB'] = round(u.reduce((a, b) => a + b.rssMiB, 0), 0);
