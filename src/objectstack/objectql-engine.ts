@@ -27,6 +27,7 @@
  */
 import {
   EngineClosedError,
+  StoreValidationError,
   UniqueViolationError,
   type AggregateOptions,
   type CountOptions,
@@ -51,7 +52,7 @@ import {
   type WritePlan,
 } from '../store/query-plan.js';
 import { HERALD_OBJECTS, type ColumnDefinition, type ObjectDefinition } from '../store/schema.js';
-import { DEFAULT_OBJECT_NAMES, HERALD_PACKAGE_ID, PLATFORM_DATETIME_COLUMNS, toObjectStackSchema } from './objectql-schema.js';
+import { DEFAULT_OBJECT_NAMES, HERALD_PACKAGE_ID, toObjectStackSchema } from './objectql-schema.js';
 
 /**
  * The parts of ObjectQL (`@objectstack/objectql` 17.4 `ObjectQL`) Herald uses; a real `ObjectQL` instance is
@@ -81,6 +82,10 @@ const SYSTEM = { isSystem: true } as const;
  * Herald's fences and retention read Herald's clock); without one the hook stamps now, as Herald would.
  */
 const SYSTEM_UPDATE = { isSystem: true, preserveAudit: true } as const;
+
+/** The range of epoch ms whose ISO text has a four-digit year (so text order is time order). */
+const MIN_ISO_MS = Date.parse('0000-01-01T00:00:00.000Z');
+const MAX_ISO_MS = Date.parse('9999-12-31T23:59:59.999Z');
 
 /** A filter ObjectQL accepts, or a constant after folding empty `$in`/`$nin`. */
 type Filter = Record<string, unknown>;
@@ -135,7 +140,7 @@ export class ObjectQLEngine implements DataEngine {
     for (const object of objects) {
       for (const column of object.columns) {
         if (column.default === undefined || column.nullable) continue;
-        await this.writeMany(object, { [column.name]: this.toStore(column, column.default) }, { [column.name]: null });
+        await this.writeMany(object, { [column.name]: this.toStore(object, column, column.default) }, { [column.name]: null });
       }
     }
   }
@@ -147,7 +152,7 @@ export class ObjectQLEngine implements DataEngine {
   async find<T extends DataRecord = DataRecord>(object: string, query?: QueryOptions): Promise<T[]> {
     const compiled = this.compiled(object);
     const plan = planFind(compiled, query);
-    const where = this.fold(plan.where);
+    const where = this.fold(compiled, plan.where);
     if (where === false || plan.limit === 0) return [];
     const filter = where === true ? undefined : where;
     const nullableOrder = plan.orderBy.some((k) => k.column.nullable);
@@ -199,7 +204,7 @@ export class ObjectQLEngine implements DataEngine {
     if (rows.length === 0) return [];
     const stored = rows.map((row) => {
       const out: DataRecord = {};
-      for (const column of compiled.columns) out[column.name] = this.toStore(column, row[column.name]);
+      for (const column of compiled.columns) out[column.name] = this.toStore(compiled, column, row[column.name]);
       return out;
     });
     try {
@@ -217,7 +222,7 @@ export class ObjectQLEngine implements DataEngine {
     const compiled = this.compiled(object);
     const plan = planUpdate(compiled, data, options);
     const changes: DataRecord = {};
-    for (const [name, value] of Object.entries(plan.changes)) changes[name] = this.toStore(compiled.column(name, 'update data'), value);
+    for (const [name, value] of Object.entries(plan.changes)) changes[name] = this.toStore(compiled, compiled.column(name, 'update data'), value);
     const target = await this.target(compiled, plan);
     if (target === false) return 0;
     try {
@@ -250,7 +255,7 @@ export class ObjectQLEngine implements DataEngine {
 
   async count(object: string, query?: CountOptions): Promise<number> {
     const compiled = this.compiled(object);
-    const where = this.fold(planCount(compiled, query));
+    const where = this.fold(compiled, planCount(compiled, query));
     if (where === false) return 0;
     return Number(await this.ql.count(this.objectName(compiled.name), { ...(where === true ? {} : { where }), context: SYSTEM }));
   }
@@ -271,7 +276,7 @@ export class ObjectQLEngine implements DataEngine {
    * matching id (false when nothing matches).
    */
   private async target(compiled: CompiledObject, plan: WritePlan): Promise<Filter | false> {
-    const folded = this.fold(plan.where);
+    const folded = this.fold(compiled, plan.where);
     if (folded === false) return false;
     const filter = folded === true ? {} : folded;
     if (plan.multi || plan.pinsPrimaryKey) return filter;
@@ -315,7 +320,7 @@ export class ObjectQLEngine implements DataEngine {
         const tuple = JSON.stringify(values);
         if (seen.has(tuple)) return key;
         seen.add(tuple);
-        const where = { $and: key.map((c) => ({ [c]: { $eq: this.toStore(compiled.column(c, 'key'), row[c]) } })) };
+        const where = { $and: key.map((c) => ({ [c]: { $eq: this.toStore(compiled, compiled.column(c, 'key'), row[c]) } })) };
         if ((await this.ql.count(this.objectName(compiled.name), { where, context: SYSTEM })) > 0) return key;
       }
     }
@@ -323,7 +328,7 @@ export class ObjectQLEngine implements DataEngine {
   }
 
   /** Herald's validated condition as an ObjectQL filter, with Herald's null semantics made explicit. */
-  private fold(condition: Condition | undefined): Folded {
+  private fold(object: CompiledObject, condition: Condition | undefined): Folded {
     if (condition === undefined) return true;
     const name = condition.kind === 'and' || condition.kind === 'or' ? undefined : condition.column.name;
     switch (condition.kind) {
@@ -332,7 +337,7 @@ export class ObjectQLEngine implements DataEngine {
         const isAnd = condition.kind === 'and';
         const parts: Filter[] = [];
         for (const item of condition.items) {
-          const f = this.fold(item);
+          const f = this.fold(object, item);
           if (f === !isAnd) return !isAnd; // false in an AND, true in an OR decides it
           if (f !== isAnd) parts.push(f as Filter);
         }
@@ -342,23 +347,28 @@ export class ObjectQLEngine implements DataEngine {
       case 'null':
         return { [name!]: condition.negated ? { $ne: null } : null };
       case 'in': {
-        const values = condition.values.map((v) => this.toStore(condition.column, v));
+        const values = condition.values.map((v) => this.toStore(object, condition.column, v));
         if (!condition.negated) return values.length === 0 ? false : { [name!]: { $in: values } };
         if (values.length === 0) return true;
         return { $or: [{ [name!]: null }, { [name!]: { $nin: values } }] };
       }
       case 'cmp': {
-        const value = this.toStore(condition.column, condition.value);
+        const value = this.toStore(object, condition.column, condition.value);
         if (condition.op === 'ne') return { $or: [{ [name!]: null }, { [name!]: { $ne: value } }] };
         return { [name!]: { [`$${condition.op}`]: value } };
       }
     }
   }
 
-  private toStore(column: ColumnDefinition, value: unknown): unknown {
+  private toStore(object: CompiledObject, column: ColumnDefinition, value: unknown): unknown {
     if (value === null || value === undefined) return null;
-    if (PLATFORM_DATETIME_COLUMNS.has(column.name)) return new Date(value as number).toISOString();
-    return value;
+    if (column.type !== 'bigint-ms') return value;
+    const ms = value as number;
+    // Stored as timestamps (objectql-schema.ts); ISO text outside years 0000–9999 would not sort as time.
+    if (ms < MIN_ISO_MS || ms > MAX_ISO_MS) {
+      throw new StoreValidationError(object.name, column.name, `epoch ms ${ms} is outside years 0000-9999, which an ObjectStack datetime column cannot order`);
+    }
+    return new Date(ms).toISOString();
   }
 
   /** A stored row back in Herald's representation, holding exactly `columns`. */
@@ -368,7 +378,7 @@ export class ObjectQLEngine implements DataEngine {
       const v = row[column.name];
       if (v === null || v === undefined) {
         out[column.name] = null;
-      } else if (PLATFORM_DATETIME_COLUMNS.has(column.name)) {
+      } else if (column.type === 'bigint-ms') {
         out[column.name] = v instanceof Date ? v.getTime() : typeof v === 'number' ? v : Date.parse(String(v));
       } else if (column.type === 'boolean') {
         out[column.name] = v === true || v === 1 || v === '1' || v === 'true';

@@ -17,9 +17,8 @@ export const DEFAULT_OBJECT_NAMES: Readonly<Record<string, string>> = {
 };
 
 /**
- * Columns the ObjectStack platform provisions itself as `datetime` on every object: a declared field of another
- * type is not honoured, and caller-written values are dropped unless the write is a system write. Herald keeps
- * epoch ms at its API; the engine converts these two to and from ISO timestamps.
+ * Columns the ObjectStack platform provisions itself (as `datetime`) on every object; caller-written values are
+ * dropped unless the write is a system write, so the engine makes every write one.
  */
 export const PLATFORM_DATETIME_COLUMNS: ReadonlySet<string> = new Set(['created_at', 'updated_at']);
 
@@ -51,18 +50,29 @@ function label(name: string): string {
 }
 
 /**
- * ObjectStack field types for Herald's column types. Text goes to `textarea` (unbounded TEXT) rather than `text`
- * (a bounded varchar): response bodies, errors and URLs can be long, and Herald validates every value itself.
- * `json-text` is textarea too, not `json`: Herald's contract keeps JSON text byte for byte.
+ * ObjectStack field types for Herald's column types, chosen for what driver-sql makes of them:
+ * - `bigint-ms` → `datetime` (a TIMESTAMP on Postgres), converted from and to epoch ms by the engine: ObjectStack's
+ *   `number` is a 4-byte float (`real`) on Postgres, whose 24-bit mantissa rounds an epoch-ms time to about two
+ *   minutes. `datetime` also shows times as dates in the app's UI.
+ * - `integer` → `integer` (INTEGER), not the lossy `number`.
+ * - `real` → `number` (REAL on SQLite, float4 on Postgres: about 7 significant digits; Herald keeps only the
+ *   retry jitter factor there).
+ * - text → `textarea` (unbounded TEXT) rather than `text` (a bounded varchar): response bodies, errors and URLs
+ *   can be long, and Herald validates every value itself. `json-text` is textarea too, not `json`: Herald's
+ *   contract keeps JSON text byte for byte.
  */
+const STORAGE_TYPES: Record<ColumnDefinition['type'], string> = {
+  text: 'textarea',
+  'json-text': 'textarea',
+  integer: 'integer',
+  'bigint-ms': 'datetime',
+  real: 'number',
+  boolean: 'boolean',
+};
+
+/** One Herald column as an ObjectStack field. */
 function fieldOf(column: ColumnDefinition): ObjectStackField {
-  const type = PLATFORM_DATETIME_COLUMNS.has(column.name)
-    ? 'datetime'
-    : column.type === 'boolean'
-      ? 'boolean'
-      : column.type === 'text' || column.type === 'json-text'
-        ? 'textarea'
-        : 'number';
+  const type = STORAGE_TYPES[column.type];
   return {
     type,
     label: label(column.name),
