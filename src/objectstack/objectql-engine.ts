@@ -23,6 +23,9 @@
  *   `RECORD_NOT_FOUND` on a predicate write is 0 rows.
  * - `aggregate` runs in process over the matching rows (ObjectQL's aggregate results differ per driver in types
  *   and ordering); it reads every matching row, so keep it to small tables or narrow filters.
+ * - Primary keys: driver-memory stores a second row under a taken id, so inserts check ids first.
+ * Known difference, not adaptable here: driver-memory stamps `updated_at` with its own clock on every update,
+ * ignoring the value written (ObjectQL's `preserveAudit` does not reach it); SQL drivers keep Herald's value.
  * `close()` only detaches Herald: the application owns its engine and destroys it.
  */
 import {
@@ -207,6 +210,7 @@ export class ObjectQLEngine implements DataEngine {
       for (const column of compiled.columns) out[column.name] = this.toStore(compiled, column, row[column.name]);
       return out;
     });
+    await this.refuseTakenIds(compiled, rows);
     try {
       // One driver batch: ObjectQL writes all rows or, on a unique conflict, none.
       await this.ql.insert(this.objectName(compiled.name), many ? stored : stored[0], { context: SYSTEM });
@@ -308,6 +312,19 @@ export class ObjectQLEngine implements DataEngine {
       if (errorCode(err) === 'RECORD_NOT_FOUND') return 0;
       throw err;
     }
+  }
+
+  /**
+   * driver-memory does not enforce the primary key on insert (a second row with a taken id is stored beside the
+   * first), so ids are checked first, in the batch and against the table; SQL drivers would refuse them anyway.
+   */
+  private async refuseTakenIds(compiled: CompiledObject, rows: DataRecord[]): Promise<void> {
+    const pk = compiled.primaryKey.name;
+    const ids = rows.map((r) => r[pk]);
+    const taken =
+      new Set(ids).size !== ids.length ||
+      (await this.ql.count(this.objectName(compiled.name), { where: { [pk]: { $in: ids } }, context: SYSTEM })) > 0;
+    if (taken) throw new UniqueViolationError(compiled.name, [pk]);
   }
 
   /** Which unique key a refused insert broke: a duplicate inside the batch, or a row already stored. */

@@ -48,6 +48,8 @@ export async function objectQLHarness(db: AppDatabase, cleanup: () => Promise<vo
       opened.push(engine);
       return engine;
     },
+    // driver-memory stamps updated_at itself on every update (see objectql-engine.ts).
+    stampsUpdatedAt: db.kind === 'memory',
     async dispose() {
       await Promise.all(opened.map((e) => e.close()));
       await ql.destroy();
