@@ -8,7 +8,8 @@
  * - `data.records.updated|deleted` (bulk, opt-in) → action `bulk_update|bulk_delete`; needs an integer `matched`
  *   ≥ 1 and the event uuid `payload.id`. id `<object>:<type>:<uuid>`; payload `{ ...payload, object, matched,
  *   action, timestamp }`.
- * Envelope keys are written last so a record field cannot overwrite them, and the record's `after`/`changes`
+ * Envelope keys are written last (spread after the payload) so a payload field of the same name cannot
+ * overwrite them — the plugin's order, so the JSON bytes are the plugin's too — and the record's `after`/`changes`
  * keep only the object's declared fields (plus `id`): platform columns (`created_by`, `owner_id`, …) stay out.
  *
  * Herald's event type is `<object>.<action>` (`order.create`, `order.bulk_update`), which is what Herald webhooks
@@ -87,6 +88,7 @@ function declaredOnly(body: unknown, declared: ReadonlySet<string> | undefined):
  * object, bodies kept as published); `bulk` turns on bulk events.
  */
 export function translateDataEvent(envelope: RealtimeEnvelope, options: { declaredFields?: ReadonlySet<string>; bulk: boolean }): Translation {
+  if (RECORD_ACTIONS[envelope.type] === undefined && BULK_ACTIONS[envelope.type] === undefined) return { skip: `${envelope.type}: not a data change` };
   const payload = isRecord(envelope.payload) ? envelope.payload : undefined;
   const object = typeof envelope.object === 'string' && envelope.object !== '' ? envelope.object : payload?.['object'];
   if (typeof object !== 'string' || object === '') return { skip: `${envelope.type}: no object` };
