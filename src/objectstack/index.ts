@@ -87,9 +87,11 @@ export async function attachHerald(ql: ObjectQLApp, options: AttachHeraldOptions
     herald,
     store: engine,
     ignoreObjects: new Set(HERALD_OBJECTS.map((o) => engine.objectName(o.name))),
+    // The app's declared fields: the platform's provisioned ones (created_by, owner_id, …) carry `system: true`.
     declaredFields: (object) => {
       const fields = ql.getSchema(object)?.fields;
-      return fields ? new Set(Object.keys(fields)) : undefined;
+      if (!fields) return undefined;
+      return new Set(Object.entries(fields).filter(([, f]) => (f as { system?: unknown } | null)?.system !== true).map(([name]) => name));
     },
     bulkEvents: options.bulkEvents,
     defaultTenant: options.defaultTenant,
