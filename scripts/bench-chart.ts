@@ -4,7 +4,7 @@
  * used by the Web UI test). If Chromium is missing the SVG is still written.
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import type { PhaseResult } from './bench.js';
+import type { PhaseResult } from './bench-runtime.js';
 
 interface ChartInput {
   date: string;

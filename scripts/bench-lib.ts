@@ -143,6 +143,8 @@ export interface ReceiverRoute {
   /** 'standard': Standard Webhooks (webhook-id/-timestamp/-signature); 'objectstack': X-Objectstack-Signature. */
   scheme: 'standard' | 'objectstack';
   secret: string;
+  /** Answer 503 to the first request of each webhook-id (a delivery that needs one retry). */
+  failFirst?: boolean;
 }
 
 export type ToReceiver =
@@ -183,6 +185,8 @@ export interface WorkerConfig {
   database?: string;
   /** herald: hex of the 32-byte key that seals webhook secrets (same as the bench's client). */
   boxKeyHex?: string;
+  /** bare: where the baseline's activity POSTs (the receiver's `/bare`). */
+  postUrl?: string;
   /** bare: the prebuilt bundle of bench/bare-workflow.ts. */
   bundlePath?: string;
   /** Worker options merged over Herald's (maxCachedWorkflows, maxConcurrentActivityTaskExecutions…). */
@@ -194,7 +198,7 @@ export type ToWorker = { type: 'start'; config: WorkerConfig } | { type: 'usage'
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'usage'; usage: SelfUsage }
-  /** bare mode: [workflowId, activityRanAtMs] of each no-op activity. */
+  /** bare mode: [workflowId, postAnsweredAtMs] of each baseline activity's POST. */
   | { type: 'done'; items: [string, number][] }
   | { type: 'error'; message: string };
 

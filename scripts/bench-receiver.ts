@@ -7,6 +7,8 @@
  * node:crypto HMAC; the first requests after each reset are also checked with the independent
  * `standardwebhooks` package and disagreements counted) and answers 200, or 401 when the signature is bad.
  * `/down` answers 503; `/hang` never answers (the sender's timeout ends it; the socket is dropped after 60 s).
+ * `/bare` answers 200 without checking anything (the bare-workflow baselines' POST). A route with `failFirst`
+ * answers 503 to the first request of each webhook-id (the cost phase's one-retry deliveries).
  *
  *   forked by scripts/bench.ts: node dist/scripts/bench-receiver.js
  */
@@ -26,6 +28,7 @@ interface Route extends ReceiverRoute {
 
 const routes = new Map<string, Route>();
 let seen = new Set<string>();
+const failedOnce = new Set<string>();
 let pending: Receipt[] = [];
 const fresh = (): ReceiverCounts => ({ requests: 0, valid: 0, invalid: 0, duplicates: 0, unknownRoute: 0, down503: 0, hung: 0, crossChecked: 0, crossCheckDisagreements: 0 });
 let counts = fresh();
@@ -91,10 +94,21 @@ const server = http.createServer({ keepAlive: true, keepAliveTimeout: 60_000 }, 
       res.writeHead(503, { 'content-type': 'text/plain' }).end('down');
       return;
     }
+    if (url === '/bare') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      return;
+    }
     const route = url.startsWith('/r/') ? routes.get(url.slice(3)) : undefined;
     if (!route) {
       counts.unknownRoute += 1;
       res.writeHead(404).end();
+      return;
+    }
+    const id = header(req, 'webhook-id');
+    if (route.failFirst && !failedOnce.has(id)) {
+      failedOnce.add(id);
+      counts.down503 += 1;
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('first attempt fails');
       return;
     }
     counts.requests += 1;

@@ -2,14 +2,15 @@
  * One benchmark worker in its own process (so `--workers 2` means two processes, and each one's CPU and
  * memory are its own): either Herald's worker (createWorker, the prebuilt bundle, real deps: the delivery
  * table, the egress-guarded undici Agent with 127.0.0.1 allowed) or the bare baseline worker (the bundle of
- * bench/bare-workflow.ts and one no-op activity that reports when it ran).
+ * bench/bare-workflow.ts and one activity that POSTs to the receiver and reports when it answered).
  *
  *   forked by scripts/bench.ts: node dist/scripts/bench-worker.js
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { activityInfo } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { pino } from 'pino';
+import { request } from 'undici';
 import { createGuardedDispatcher, parseEgressAllowList } from '../src/activities/egress-guard.js';
 import { openEngine } from '../src/store/open-engine.js';
 import { createSecretBox } from '../src/store/secret-box.js';
@@ -43,7 +44,11 @@ async function start(config: WorkerConfig): Promise<void> {
       taskQueue: config.taskQueue,
       workflowBundle: { codePath: config.bundlePath! },
       activities: {
-        async noop(): Promise<void> {
+        // One POST, as a delivery makes (no signing, no table): the ceiling is Temporal's, not HTTP's.
+        async post(): Promise<void> {
+          const response = await request(config.postUrl!, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+          await response.body.dump();
+          if (response.statusCode !== 200) throw new Error(`baseline POST answered ${response.statusCode}`);
           done.push([activityInfo().workflowExecution?.workflowId ?? '', nowMs()]);
         },
         async localNoop(): Promise<void> {},
@@ -54,8 +59,6 @@ async function start(config: WorkerConfig): Promise<void> {
   } else {
     const store = await openEngine(config.database!);
     closers.push(() => store.close());
-    const clientConnection = await Connection.connect({ address: config.address });
-    closers.push(() => clientConnection.close());
     worker = await createWorker({
       connection,
       namespace: 'default',
@@ -63,7 +66,8 @@ async function start(config: WorkerConfig): Promise<void> {
       deps: {
         store,
         box: createSecretBox(Buffer.from(config.boxKeyHex!, 'hex')),
-        starter: { temporal: new Client({ connection: clientConnection }), taskQueue: config.taskQueue, searchAttributes: true },
+        // As `herald worker` does: fan-out starts go over the worker's own connection, with eager start.
+        starter: { temporal: new Client({ connection }), taskQueue: config.taskQueue, searchAttributes: true, eager: true },
         dispatcher: createGuardedDispatcher({ allow: parseEgressAllowList('127.0.0.1') }),
         clock: Date.now,
         random: Math.random,

@@ -7,10 +7,12 @@
  *
  * Re-record only when a workflow change is meant to break old histories (a new workflow type, or after
  * every run of the old code has finished); otherwise guard the change with patched() and keep the files.
+ * Files of retired workflow types (`deliverWebhook.*`, the first delivery type) are never rewritten: new code
+ * cannot produce them, and they stay for as long as the frozen type is registered.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -28,6 +30,8 @@ import { heraldDeliveries } from '../src/store/schema.js';
 import { openEngine } from '../src/store/open-engine.js';
 import { createSecretBox } from '../src/store/secret-box.js';
 import { createWorker } from '../src/worker/create-worker.js';
+import { recordEvent } from '../src/store/events.js';
+import type { refanEvents } from '../src/workflows/refan-events.js';
 import { sweepRetention } from '../src/workflows/sweep-retention.js';
 
 const run = promisify(execFile);
@@ -69,7 +73,7 @@ function delivery(name: string, script: Script, webhook: { retrySchedule?: numbe
     const started = await env.herald.deliveries.deliver({ webhookId: wh.id, eventId: `evt_${name}`, eventType: 'order.created', payload: { scenario: name } });
     await act?.(env, started.deliveryId);
     await env.herald.deliveries.handle(started.workflowId).result();
-    return [{ name: `deliverWebhook.${name}`, workflowId: started.workflowId }];
+    return [{ name: `deliverWebhookV2.${name}`, workflowId: started.workflowId }];
   };
 }
 
@@ -95,7 +99,7 @@ const SCENARIOS: ((env: Env) => Promise<Recording[]>)[] = [
     await env.herald.deliveries.handle(started.workflowId).result();
     const again = await env.herald.deliveries.redeliver(started.deliveryId);
     await env.herald.deliveries.handle(again.workflowId, again.runId).result();
-    return [{ name: 'deliverWebhook.redelivered', workflowId: again.workflowId, runId: again.runId }];
+    return [{ name: 'deliverWebhookV2.redelivered', workflowId: again.workflowId, runId: again.runId }];
   },
   // Fan-out to three webhooks, one disabled (skipped).
   async (env) => {
@@ -105,22 +109,34 @@ const SCENARIOS: ((env: Env) => Promise<Recording[]>)[] = [
       const { webhook } = await env.herald.webhooks.create({ url: env.url, tenantId, eventTypes: ['order.*'] });
       if (i === 2) await env.herald.webhooks.disable(webhook.id);
     }
-    const published = await env.herald.events.publish({ id: 'evt_fanout_small', type: 'order.created', payload: { n: 1 }, tenantId });
+    // directLimit 0: through the fan-out workflow, which publish would otherwise skip for three webhooks.
+    const published = await env.herald.events.publish({ id: 'evt_fanout_small', type: 'order.created', payload: { n: 1 }, tenantId, fanOut: { directLimit: 0 } });
     await env.herald.events.fanOutResult(published.eventId, tenantId);
-    return [{ name: 'fanOutEvent.small', workflowId: published.workflowId }];
+    return [{ name: 'fanOutEvent.small', workflowId: published.workflowId! }];
   },
   // Fan-out that continues as new: 12 webhooks in pages of 2, 3 pages per run.
   async (env) => {
     env.setScript(ok);
     const tenantId = 'fanout-large';
     for (let i = 0; i < 12; i++) await env.herald.webhooks.create({ url: env.url, tenantId });
-    const published = await env.herald.events.publish({ id: 'evt_fanout_large', type: 'order.created', payload: {}, tenantId, fanOut: { batchSize: 2, batchesPerRun: 3 } });
+    const published = await env.herald.events.publish({ id: 'evt_fanout_large', type: 'order.created', payload: {}, tenantId, fanOut: { batchSize: 2, batchesPerRun: 3, directLimit: 0 } });
     await env.herald.events.fanOutResult(published.eventId, tenantId);
     return [
       // The first run ends by continuing as new; the last one finishes the walk.
-      { name: 'fanOutEvent.continued-as-new', workflowId: published.workflowId, runId: published.runId },
-      { name: 'fanOutEvent.last-run', workflowId: published.workflowId },
+      { name: 'fanOutEvent.continued-as-new', workflowId: published.workflowId!, runId: published.runId! },
+      { name: 'fanOutEvent.last-run', workflowId: published.workflowId! },
     ];
+  },
+  // Re-fan: an event stored by a publisher that died before starting anything, repaired by the sweep.
+  async (env) => {
+    env.setScript(ok);
+    const tenantId = 'refan';
+    await env.herald.webhooks.create({ url: env.url, tenantId, eventTypes: ['order.*'] });
+    await recordEvent(env.store, { tenantId, eventId: 'evt_refan', eventType: 'order.created', eventTimeMs: Date.now(), payloadJson: '{}' });
+    const workflowId = 'refan-sweep';
+    await env.temporal.workflow.execute<typeof refanEvents>('refanEvents', { taskQueue: TASK_QUEUE, workflowId, args: [{ olderThanMs: 0 }] });
+    await env.herald.events.fanOutResult('evt_refan', tenantId);
+    return [{ name: 'refanEvents.one-unfinished', workflowId }];
   },
   // Recovery of a dead and a skipped delivery.
   async (env) => {
@@ -154,7 +170,6 @@ const SCENARIOS: ((env: Env) => Promise<Recording[]>)[] = [
 
 async function main(): Promise<void> {
   const outDir = path.join(projectRoot(), 'test', 'histories');
-  rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const binary = await resolveTemporalBinary('cli', { allowSdkDownload: false });
   if (binary.route === 'sdk-download') throw new Error('recording needs a local Temporal CLI');

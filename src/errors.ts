@@ -3,7 +3,7 @@
  * status (validation 400, forbidden 403, not_found 404, conflict 409); validation errors name the field and
  * the reason.
  */
-export type HeraldErrorCode = 'validation' | 'forbidden' | 'not_found' | 'conflict';
+export type HeraldErrorCode = 'validation' | 'payload_too_large' | 'forbidden' | 'not_found' | 'conflict';
 
 export class HeraldError extends Error {
   constructor(
@@ -23,6 +23,12 @@ export class ValidationError extends HeraldError {
   ) {
     super('validation', `${field}: ${reason}`, field);
   }
+}
+
+/** A payload over the configured limit: a validation error the HTTP API answers with 413. */
+export class PayloadTooLargeError extends ValidationError {
+  override name = 'PayloadTooLargeError';
+  override readonly code = 'payload_too_large' as const;
 }
 
 export class ForbiddenError extends HeraldError {

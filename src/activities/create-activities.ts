@@ -1,12 +1,14 @@
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import type { DeliveryStarter } from '../client/start-delivery.js';
+import type { DeliveryStarter } from '../delivery/start-delivery.js';
 import type { AttemptMetrics } from '../metrics/metrics.js';
 import type { DataEngine } from '../store/data-engine.js';
 import type { SecretBox } from '../store/secret-box.js';
+import { createDeliverFirstAttempt } from './deliver-first-attempt.js';
 import { createFanOutActivities } from './fan-out-activities.js';
 import { createMirrorDelivery } from './mirror-delivery.js';
 import { createRecoverActivities } from './recover-activities.js';
+import { createRefanActivities } from './refan-activities.js';
 import { createRetentionActivities } from './retention-activities.js';
 import { createSendSignedWebhook } from './send-signed-webhook.js';
 
@@ -30,10 +32,12 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   return {
+    deliverFirstAttempt: createDeliverFirstAttempt(deps),
     sendSignedWebhook: createSendSignedWebhook(deps),
     mirrorDelivery: createMirrorDelivery(deps),
     ...createFanOutActivities(deps),
     ...createRecoverActivities(deps),
+    ...createRefanActivities(deps),
     ...createRetentionActivities(deps),
   };
 }

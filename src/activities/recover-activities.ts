@@ -1,6 +1,7 @@
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { startRedeliveryOfFinished } from '../client/start-delivery.js';
+import { FailureType } from '../delivery/failure-types.js';
+import { startRedeliveryOfFinished } from '../delivery/start-delivery.js';
 import { listRecoverable } from '../store/deliveries.js';
 import { findWebhook } from '../store/webhooks.js';
 import type { RecoverBatchInput, RecoverBatchResult } from '../workflows/messages.js';
@@ -12,8 +13,8 @@ export function createRecoverActivities(deps: ActivityDeps) {
     /** One page of a webhook's dead and skipped deliveries, each redelivered as a new run. */
     async recoverBatch(input: RecoverBatchInput): Promise<RecoverBatchResult> {
       const webhook = await findWebhook(store, input.webhookId, input.tenantId);
-      if (!webhook) throw ApplicationFailure.nonRetryable(`webhook ${input.webhookId} was deleted`, 'HeraldWebhookUnavailable');
-      if (!webhook.active) throw ApplicationFailure.nonRetryable(`webhook ${input.webhookId} is disabled; enable it before recovering`, 'HeraldWebhookUnavailable');
+      if (!webhook) throw ApplicationFailure.nonRetryable(`webhook ${input.webhookId} was deleted`, FailureType.WebhookUnavailable);
+      if (!webhook.active) throw ApplicationFailure.nonRetryable(`webhook ${input.webhookId} is disabled; enable it before recovering`, FailureType.WebhookUnavailable);
       const page = await listRecoverable(store, { ...input });
       let redelivered = 0;
       for (const delivery of page.items) {

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { DataEngine } from '../store/data-engine.js';
 import type { SecretBox } from '../store/secret-box.js';
 import type { RegistryDeps } from '../store/webhooks.js';
-import type { DeliveryStarter } from './start-delivery.js';
+import type { DeliveryStarter } from '../delivery/start-delivery.js';
 
 /** What every part of the client shares. `scope` is the tenant a scoped caller is bound to (undefined = admin). */
 export interface ClientContext {
@@ -14,6 +14,11 @@ export interface ClientContext {
   searchAttributes: boolean;
   maxPayloadBytes: number;
   httpsOnly: boolean;
+  /** Publish starts up to this many deliveries itself; more go through the fan-out workflow. */
+  directFanOutLimit: number;
+  /** Request eager workflow start (the client shares a worker's NativeConnection). */
+  eagerStart: boolean;
+  onDeliveryStarted?: (started: { eager: boolean }) => void;
   scope: string | undefined;
 }
 
@@ -22,5 +27,11 @@ export function registryDeps(ctx: ClientContext): RegistryDeps {
 }
 
 export function starterOf(ctx: ClientContext): DeliveryStarter {
-  return { temporal: ctx.temporal, taskQueue: ctx.taskQueue, searchAttributes: ctx.searchAttributes };
+  return {
+    temporal: ctx.temporal,
+    taskQueue: ctx.taskQueue,
+    searchAttributes: ctx.searchAttributes,
+    eager: ctx.eagerStart,
+    ...(ctx.onDeliveryStarted ? { onStarted: ctx.onDeliveryStarted } : {}),
+  };
 }

@@ -5,11 +5,11 @@ import { findDelivery, findDeliveryByPair, getDeliveryWithAttempts, listDeliveri
 import { findEvent } from '../store/events.js';
 import { DELIVERY_STATUSES } from '../store/schema.js';
 import { findWebhook, parseOrThrow, resolveTenant } from '../store/webhooks.js';
-import type { deliverWebhook } from '../workflows/deliver-webhook.js';
+import type { deliverWebhookV2 } from '../workflows/deliver-webhook.js';
 import type { DeliverWebhookResult } from '../workflows/messages.js';
 import { starterOf, type ClientContext } from './context.js';
 import { storeEvent } from './events-api.js';
-import { startDelivery, startRedeliveryOfFinished, type StartedDelivery } from './start-delivery.js';
+import { startDelivery, startRedeliveryOfFinished, type StartedDelivery } from '../delivery/start-delivery.js';
 import { EventId, EventTime, EventType, payloadJson, TenantId, toEpochMs } from './validation.js';
 
 export const DeliverInput = z.strictObject({
@@ -118,7 +118,7 @@ export function deliveriesApi(ctx: ClientContext) {
     /** Waits for the current run of a delivery to finish. */
     async result(id: string): Promise<DeliverWebhookResult> {
       const delivery = await scoped(id);
-      return await ctx.temporal.workflow.getHandle<typeof deliverWebhook>(delivery.workflowId, delivery.runId ?? undefined).result();
+      return await ctx.temporal.workflow.getHandle<typeof deliverWebhookV2>(delivery.workflowId, delivery.runId ?? undefined).result();
     },
 
     /**
@@ -127,7 +127,7 @@ export function deliveriesApi(ctx: ClientContext) {
      */
     handle(workflowId: string, runId?: string) {
       if (ctx.scope !== undefined) throw new ForbiddenError('workflow handles are for admin clients only');
-      return ctx.temporal.workflow.getHandle<typeof deliverWebhook>(workflowId, runId);
+      return ctx.temporal.workflow.getHandle<typeof deliverWebhookV2>(workflowId, runId);
     },
 
   };

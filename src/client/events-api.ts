@@ -1,11 +1,21 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
+import { deliverToSubscribers, findSubscribers, plannedDelivery, type FannedOutDelivery } from '../delivery/fan-out.js';
+import { fanOutWorkflowId } from '../delivery/ids.js';
+import { startFanOut } from '../delivery/start-delivery.js';
 import { ConflictError, EventNotFoundError } from '../errors.js';
-import { findEvent, recordEvent, type StoredEvent } from '../store/events.js';
+import { countSkippedDeliveries } from '../store/deliveries.js';
+import { findEvent, markEventFannedOut, recordEvent, type StoredEvent } from '../store/events.js';
 import { parseOrThrow, resolveTenant } from '../store/webhooks.js';
-import { fanOutEvent } from '../workflows/fan-out-event.js';
-import type { ClientContext } from './context.js';
+import type { fanOutEvent } from '../workflows/fan-out-event.js';
+import type { FanOutEventResult } from '../workflows/messages.js';
+import { starterOf, type ClientContext } from './context.js';
 import { EventId, EventTime, EventType, newEventId, payloadJson, TenantId, toEpochMs } from './validation.js';
+
+/** Fan-outs up to this many subscribers are started by publish itself; larger ones run the fanOutEvent workflow. */
+export const DEFAULT_DIRECT_FAN_OUT_LIMIT = 100;
+/** The publish answer lists at most this many deliveries (`deliveriesTruncated` says when there are more). */
+export const MAX_LISTED_DELIVERIES = 1000;
 
 export const PublishInput = z.strictObject({
   /** Defaults to a generated id. Publishing the same id again is the same event. */
@@ -15,23 +25,32 @@ export const PublishInput = z.strictObject({
   /** When it happened; defaults to now. */
   time: EventTime.optional(),
   tenantId: TenantId.optional(),
-  /** Tuning for very large fan-outs (tests use small values to exercise continue-as-new). */
-  fanOut: z.strictObject({ batchSize: z.number().int().min(1).max(1000).optional(), batchesPerRun: z.number().int().min(1).max(1000).optional() }).optional(),
+  /** Tuning for very large fan-outs (tests use small values to exercise the workflow path and continue-as-new). */
+  fanOut: z
+    .strictObject({
+      batchSize: z.number().int().min(1).max(1000).optional(),
+      batchesPerRun: z.number().int().min(1).max(1000).optional(),
+      /** Up to this many subscribers publish starts the deliveries itself (default: the client's setting). */
+      directLimit: z.number().int().min(0).max(1000).optional(),
+    })
+    .optional(),
 });
 export type PublishInput = z.input<typeof PublishInput>;
 
 export interface Published {
   eventId: string;
   tenantId: string;
-  /** The fan-out workflow delivering it, and its first run. */
-  workflowId: string;
-  runId: string;
+  eventType: string;
+  /** `direct`: publish started every delivery itself; `workflow`: the durable fan-out workflow is starting them. */
+  fanOut: 'direct' | 'workflow';
+  /** The fan-out workflow and its first run (`workflow` fan-outs only). */
+  workflowId: string | null;
+  runId: string | null;
+  /** The deliveries the event makes (ids are deterministic), at most MAX_LISTED_DELIVERIES. */
+  deliveries: FannedOutDelivery[];
+  deliveriesTruncated: boolean;
   /** False when this id was already published: nothing new happened. */
   created: boolean;
-}
-
-export function fanOutWorkflowId(tenantId: string, eventId: string): string {
-  return `fanout:${tenantId}:${eventId}`;
 }
 
 /** Stores the event under its (tenant, id), refusing a different event under an id already used. */
@@ -43,11 +62,56 @@ export async function storeEvent(ctx: ClientContext, input: { tenantId: string; 
   return stored;
 }
 
+/**
+ * Fans an event out: small fan-outs here (one indexed look-up, the starts concurrently, then the event marked
+ * done), large ones through the fanOutEvent workflow. Idempotent, so a repeated publish and the re-fan
+ * schedule can both call it for an event whose fan-out did not finish.
+ */
+export async function fanOut(ctx: ClientContext, event: StoredEvent, tuning: PublishInput['fanOut'] = {}): Promise<Omit<Published, 'created'>> {
+  const base = { eventId: event.eventId, tenantId: event.tenantId, eventType: event.eventType };
+  const directLimit = tuning.directLimit ?? ctx.directFanOutLimit;
+  const deps = { store: ctx.store, starter: starterOf(ctx), clock: ctx.clock };
+  // One more than the limit tells "small" from "large" in the same query.
+  const probe = await findSubscribers(ctx.store, event, { limit: directLimit + 1 });
+  if (probe.webhooks.length <= directLimit && probe.nextCursor === null) {
+    const deliveries = probe.webhooks.map((w) => plannedDelivery(w, event.eventId));
+    if (event.status !== 'fanned_out') {
+      await deliverToSubscribers(deps, event, probe.webhooks);
+      await markEventFannedOut(ctx.store, event.tenantId, event.eventId, probe.webhooks.length, ctx.clock());
+    }
+    return { ...base, fanOut: 'direct', workflowId: null, runId: null, deliveries, deliveriesTruncated: false };
+  }
+  // Finished long ago: its workflow id may be past Temporal's retention, so a start would fan out again.
+  const started =
+    event.status === 'fanned_out'
+      ? { workflowId: fanOutWorkflowId(event.tenantId, event.eventId), runId: null }
+      : await startFanOut(deps.starter, {
+          tenantId: event.tenantId,
+          eventId: event.eventId,
+          eventType: event.eventType,
+          publishedAtMs: event.createdAt,
+          ...(tuning.batchSize !== undefined ? { batchSize: tuning.batchSize } : {}),
+          ...(tuning.batchesPerRun !== undefined ? { batchesPerRun: tuning.batchesPerRun } : {}),
+        });
+  const listed = await findSubscribers(ctx.store, event, { limit: MAX_LISTED_DELIVERIES });
+  return {
+    ...base,
+    fanOut: 'workflow',
+    ...started,
+    deliveries: listed.webhooks.map((w) => plannedDelivery(w, event.eventId)),
+    deliveriesTruncated: listed.nextCursor !== null,
+  };
+}
+
+/** How long `fanOutResult` waits for a direct fan-out that a crash left unfinished (the re-fan schedule repairs it). */
+const FAN_OUT_WAIT_MS = 5 * 60_000;
+
 export function eventsApi(ctx: ClientContext) {
   return {
     /**
-     * Stores the event and starts its durable fan-out. Once this returns, every matching webhook will get it
-     * (or a `skipped` row if disabled), even if the caller crashes.
+     * Stores the event, then fans it out. Once the event is stored, every matching webhook will get it (or a
+     * `skipped` row if disabled) even if this call fails half-way or the caller crashes: the re-fan schedule
+     * finishes any fan-out still open after a minute.
      */
     async publish(raw: PublishInput): Promise<Published> {
       const input = parseOrThrow(PublishInput, raw);
@@ -56,25 +120,7 @@ export function eventsApi(ctx: ClientContext) {
       const eventId = input.id ?? newEventId();
       const now = ctx.clock();
       const { event, created } = await storeEvent(ctx, { tenantId, eventId, eventType: input.type, eventTimeMs: toEpochMs(input.time, now), payloadJson: json });
-      const workflowId = fanOutWorkflowId(tenantId, eventId);
-      let runId: string;
-      try {
-        const handle = await ctx.temporal.workflow.start(fanOutEvent, {
-          taskQueue: ctx.taskQueue,
-          workflowId,
-          args: [{ tenantId, eventId, eventType: event.eventType, publishedAtMs: event.createdAt, ...input.fanOut }],
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          staticSummary: `fan out ${event.eventType} (tenant ${tenantId})`,
-        });
-        runId = handle.firstExecutionRunId;
-      } catch (err) {
-        // Fanned out already: publishing is idempotent.
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        const description = await ctx.temporal.workflow.getHandle(workflowId).describe();
-        runId = description.raw.workflowExecutionInfo?.firstRunId || description.runId;
-      }
-      return { eventId, tenantId, workflowId, runId, created };
+      return { ...(await fanOut(ctx, event, input.fanOut)), created };
     },
 
     async get(eventId: string, tenantId?: string): Promise<StoredEvent> {
@@ -85,9 +131,26 @@ export function eventsApi(ctx: ClientContext) {
     },
 
     /** Waits until the fan-out has started (or skipped) every matching delivery. */
-    async fanOutResult(eventId: string, tenantId?: string) {
+    async fanOutResult(eventId: string, tenantId?: string): Promise<FanOutEventResult> {
       const tenant = resolveTenant(ctx.scope, tenantId);
-      return await ctx.temporal.workflow.getHandle<typeof fanOutEvent>(fanOutWorkflowId(tenant, eventId)).result();
+      try {
+        return await ctx.temporal.workflow.getHandle<typeof fanOutEvent>(fanOutWorkflowId(tenant, eventId)).result();
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+      // A direct fan-out: done when the event says so.
+      const deadline = Date.now() + FAN_OUT_WAIT_MS;
+      for (;;) {
+        const event = await findEvent(ctx.store, tenant, eventId);
+        if (!event) throw new EventNotFoundError(eventId);
+        if (event.status === 'fanned_out') {
+          const matched = event.matchedCount ?? 0;
+          const skipped = await countSkippedDeliveries(ctx.store, tenant, eventId);
+          return { eventId, tenantId: tenant, matched, started: matched - skipped, skipped };
+        }
+        if (Date.now() > deadline) throw new Error(`the fan-out of event ${eventId} did not finish within ${FAN_OUT_WAIT_MS / 1000} s`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
     },
   };
 }

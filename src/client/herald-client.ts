@@ -5,7 +5,7 @@ import { TENANT_ID_PATTERN } from '../store/webhooks.js';
 import { ValidationError } from '../errors.js';
 import type { ClientContext } from './context.js';
 import { deliveriesApi } from './deliveries-api.js';
-import { eventsApi } from './events-api.js';
+import { DEFAULT_DIRECT_FAN_OUT_LIMIT, eventsApi } from './events-api.js';
 import { recover, recoveryStatus, type RecoverJob, type RecoverOptions, type RecoveryStatus } from './recover.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './validation.js';
 import { webhooksApi } from './webhooks-api.js';
@@ -25,6 +25,15 @@ export interface HeraldClientOptions {
    * custom attributes, such as the time-skipping test server; the workflow then skips its status upserts.
    */
   searchAttributes?: boolean;
+  /** Publish starts up to this many deliveries itself (default 100); larger fan-outs run the fan-out workflow. */
+  directFanOutLimit?: number;
+  /**
+   * Request eager workflow start. Only useful when `temporal` runs over the NativeConnection of a worker in this
+   * process (the all-in-one `herald start`): the server then hands the first workflow task straight to it.
+   */
+  eagerStart?: boolean;
+  /** Told about every delivery start that created a run (metrics count the eager ones). */
+  onDeliveryStarted?: (started: { eager: boolean }) => void;
 }
 
 /**
@@ -48,6 +57,9 @@ export class HeraldClient {
       searchAttributes: options.searchAttributes ?? true,
       maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
       httpsOnly: options.httpsOnly ?? false,
+      directFanOutLimit: options.directFanOutLimit ?? DEFAULT_DIRECT_FAN_OUT_LIMIT,
+      eagerStart: options.eagerStart ?? false,
+      ...(options.onDeliveryStarted ? { onDeliveryStarted: options.onDeliveryStarted } : {}),
       scope,
     };
     this.#options = options;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { ValidationError } from '../errors.js';
+import { PayloadTooLargeError, ValidationError } from '../errors.js';
 import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from '../store/event-type-filter.js';
 import { TENANT_ID_PATTERN } from '../store/webhooks.js';
 
@@ -37,6 +37,6 @@ export function payloadJson(value: unknown, maxBytes: number, field = 'payload')
   }
   if (text === undefined) throw new ValidationError(field, 'is not JSON-serialisable');
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > maxBytes) throw new ValidationError(field, `is ${bytes} bytes of JSON; the limit is ${maxBytes}`);
+  if (bytes > maxBytes) throw new PayloadTooLargeError(field, `is ${bytes} bytes of JSON; the limit is ${maxBytes}`);
   return text;
 }

@@ -34,6 +34,10 @@ export interface Config {
     deadMaxAgeMs: number;
     intervalMs: number;
   };
+  /** Publish starts up to this many deliveries itself; larger fan-outs run the fan-out workflow. */
+  directFanOutLimit: number;
+  /** The re-fan schedule: how often it runs, and how old an unfinished event must be before it is repaired. */
+  refan: { intervalMs: number; olderThanMs: number };
 }
 
 export class ConfigError extends Error {
@@ -118,6 +122,9 @@ const EnvSchema = z.object({
   HERALD_RETENTION_DELIVERED_DAYS: nonNegativeNumber(7),
   HERALD_RETENTION_DEAD_DAYS: nonNegativeNumber(30),
   HERALD_RETENTION_INTERVAL_MINUTES: positiveInt(60),
+  HERALD_DIRECT_FAN_OUT_LIMIT: nonNegativeNumber(100),
+  HERALD_REFAN_INTERVAL_SECONDS: positiveInt(60),
+  HERALD_REFAN_AFTER_SECONDS: positiveInt(60),
 });
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -204,6 +211,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, cwd = proces
       deadMaxAgeMs: Math.round(e.HERALD_RETENTION_DEAD_DAYS * DAY_MS),
       intervalMs: e.HERALD_RETENTION_INTERVAL_MINUTES * 60_000,
     },
+    directFanOutLimit: Math.floor(e.HERALD_DIRECT_FAN_OUT_LIMIT),
+    refan: { intervalMs: e.HERALD_REFAN_INTERVAL_SECONDS * 1000, olderThanMs: e.HERALD_REFAN_AFTER_SECONDS * 1000 },
   };
 }
 

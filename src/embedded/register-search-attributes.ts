@@ -1,7 +1,7 @@
 import type { Connection } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import { HERALD_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { HERALD_SEARCH_ATTRIBUTES } from '../delivery/search-attributes.js';
 
 // @temporalio/proto is CommonJS whose exports Node's ESM loader cannot name statically.
 const { temporal } = proto;

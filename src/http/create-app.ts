@@ -88,7 +88,7 @@ export function createApp(deps: AppDeps): HeraldApp {
 
   registerWebhookRoutes(app);
   registerRecoveryRoutes(app);
-  registerEventRoutes(app, { maxPayloadBytes: deps.config.maxPayloadBytes });
+  registerEventRoutes(app);
   registerDeliveryRoutes(app);
   registerOperationRoutes(app, { health: deps.health, metrics: deps.metrics });
   const openApiDocument = registerDocsRoutes(app, { version: deps.config.version ?? heraldVersion() });

@@ -42,7 +42,7 @@ export interface ErrorBody {
   error: { code: string; message: string; field?: string };
 }
 
-const STATUS_OF: Record<HeraldErrorCode, ContentfulStatusCode> = { validation: 400, forbidden: 403, not_found: 404, conflict: 409 };
+const STATUS_OF: Record<HeraldErrorCode, ContentfulStatusCode> = { validation: 400, payload_too_large: 413, forbidden: 403, not_found: 404, conflict: 409 };
 
 /** The client's typed errors, Hono's own exceptions and Temporal's not-found, as HttpErrors; undefined for anything else. */
 export function toHttpError(err: unknown): HttpError | undefined {

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { MAX_RETRY_SCHEDULE_LENGTH } from '../activities/retry-schedule.js';
+import { MAX_RETRY_SCHEDULE_LENGTH } from '../delivery/retry-schedule.js';
 import { EventId as ClientEventId, EventType as ClientEventType, TenantId as ClientTenantId } from '../client/validation.js';
 import { MAX_LIST_LIMIT } from '../store/deliveries.js';
 import { EVENT_TYPE_FILTER_PATTERN, MAX_EVENT_TYPE_LENGTH } from '../store/event-type-filter.js';
@@ -221,7 +221,8 @@ export const PublishedEvent = z
     eventId: z.string(),
     tenantId: z.string(),
     type: z.string(),
-    workflowId: z.string().openapi({ description: 'The fan-out workflow that starts the deliveries.' }),
+    fanOut: z.enum(['direct', 'workflow']).openapi({ description: '`direct`: the deliveries were started by this request; `workflow`: a large fan-out, started by the durable fan-out workflow.' }),
+    workflowId: z.string().nullable().openapi({ description: 'The fan-out workflow starting the deliveries (`workflow` fan-outs), else null.' }),
     deliveries: z
       .array(
         z.object({
@@ -233,7 +234,7 @@ export const PublishedEvent = z
       .openapi({ description: 'The matching webhooks as of publishing, at most 1000 (see `deliveriesTruncated`).' }),
     deliveriesTruncated: z
       .boolean()
-      .openapi({ description: 'True when the list may be incomplete (more than 1000 webhooks match, or the tenant has more than 10 000 webhooks to look through). Every matching webhook still gets the event.' }),
+      .openapi({ description: 'True when more than 1000 webhooks match (the list holds the first 1000). Every matching webhook still gets the event.' }),
   })
   .openapi('PublishedEvent');
 

@@ -39,8 +39,14 @@ export class HeraldMetrics implements AttemptMetrics {
   readonly #attemptDuration: Histogram<'outcome'>;
   readonly #retriesScheduled: Counter;
   readonly #dead: Counter;
+  readonly #starts: Counter<'eager'>;
   readonly #httpRequests: Counter<'method' | 'route' | 'status'>;
   readonly #httpDuration: Histogram<'method' | 'route'>;
+
+  /** A delivery workflow this process started; `eager` when the server handed its first task straight back. */
+  recordStart(started: { eager: boolean }): void {
+    this.#starts.inc({ eager: String(started.eager) });
+  }
 
   constructor(options: HeraldMetricsOptions = {}) {
     const p = options.prefix ?? 'herald_';
@@ -49,6 +55,12 @@ export class HeraldMetrics implements AttemptMetrics {
       name: `${p}delivery_attempts_total`,
       help: 'Delivery attempts made by this process, by outcome (success, retry, dead, gone, refused).',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.#starts = new Counter({
+      name: `${p}delivery_starts_total`,
+      help: 'Delivery workflows started by this process, by whether the server started them eagerly (first workflow task handed straight to this process).',
+      labelNames: ['eager'],
       registers,
     });
     this.#attemptDuration = new Histogram({

@@ -22,7 +22,9 @@ import { HeraldMetrics } from '../metrics/metrics.js';
 import type { DataEngine } from '../store/data-engine.js';
 import { DatabaseUrlError, openEngine } from '../store/open-engine.js';
 import { createSecretBox } from '../store/secret-box.js';
+import { backfillSubscriptions } from '../store/subscriptions.js';
 import { createWorker } from '../worker/create-worker.js';
+import { ensureRefanSchedule } from '../worker/refan-schedule.js';
 import { ensureRetentionSchedule } from '../worker/retention-schedule.js';
 import { ensureLocalAdminToken } from './api-tokens-file.js';
 import { connectTemporal, type TemporalConnections } from './temporal-connection.js';
@@ -68,10 +70,26 @@ async function startRoles(options: RunOptions, config: Config, logger: Logger, r
   running.temporal = await connectTemporal(config, logger, { embedded: options.role === 'start' });
   const { connection, nativeConnection } = running.temporal;
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
-  const herald = new HeraldClient({ temporal, store, box, taskQueue: config.taskQueue, maxPayloadBytes: config.maxPayloadBytes, httpsOnly: config.httpsOnly });
+  // Where a worker runs in this process, deliveries start over its own NativeConnection with eager start: the
+  // server hands the first workflow task straight back instead of through the task queue.
+  const starting = withWorker ? new Client({ connection: nativeConnection, namespace: config.temporalNamespace }) : temporal;
+  const recordStart = (started: { eager: boolean }) => metrics.recordStart(started);
+  const herald = new HeraldClient({
+    temporal: starting,
+    store,
+    box,
+    taskQueue: config.taskQueue,
+    maxPayloadBytes: config.maxPayloadBytes,
+    httpsOnly: config.httpsOnly,
+    directFanOutLimit: config.directFanOutLimit,
+    eagerStart: withWorker,
+    onDeliveryStarted: recordStart,
+  });
 
   if (withWorker) {
     await ensureRetentionSchedule(temporal, config);
+    await ensureRefanSchedule(temporal, config);
+    await backfillSubscriptions(store);
     running.worker = await createWorker({
       connection: nativeConnection,
       namespace: config.temporalNamespace,
@@ -79,7 +97,7 @@ async function startRoles(options: RunOptions, config: Config, logger: Logger, r
       deps: {
         store,
         box,
-        starter: { temporal, taskQueue: config.taskQueue, searchAttributes: true },
+        starter: { temporal: starting, taskQueue: config.taskQueue, searchAttributes: true, eager: true, onStarted: recordStart },
         dispatcher: createGuardedDispatcher({ allow: egressAllow }),
         clock: Date.now,
         random: Math.random,

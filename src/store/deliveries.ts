@@ -175,6 +175,28 @@ export async function recordDeliveryCreated(engine: DataEngine, input: RecordCre
 }
 
 /**
+ * The fast path's first write: the row, already in flight with attempt 1, in one insert (a healthy delivery
+ * writes the row, its attempt and its outcome: three statements). When the row exists — a redelivery (an older
+ * run's row) or this run's local activity running again after its workflow task was lost with a worker — it
+ * falls back to the general path: a redelivery's row is reset, and a rerun continues from the attempts the row
+ * counted (an attempt that never reported is logged as lost and the next number is sent). Returns the attempt
+ * to send, or null when the row is not this run's open delivery.
+ */
+export async function recordFirstAttemptStarted(engine: DataEngine, input: RecordCreatedInput, now = Date.now()): Promise<number | null> {
+  try {
+    await engine.insert(DELIVERIES, { ...newDeliveryRow(input, { status: 'in_flight', error: null, runId: input.runId }, now), attempts: 1, last_attempted_at: now });
+    return 1;
+  } catch (err) {
+    if (!(err instanceof UniqueViolationError)) throw err;
+  }
+  await recordDeliveryCreated(engine, input, now);
+  const row = await engine.findOne(DELIVERIES, { where: { id: input.deliveryId, run_id: input.runId } });
+  const attempt = Number(row?.attempts ?? 0) + 1;
+  const open = await recordAttemptStarted(engine, { deliveryId: input.deliveryId, runId: input.runId, attempt, url: input.url }, now);
+  return open ? attempt : null;
+}
+
+/**
  * An attempt is about to send. Returns false when the row is no longer this run's open delivery (cancelled,
  * finished, or redelivered by a newer run): the caller must not send.
  */
@@ -341,6 +363,11 @@ export async function recordDeliverySkipped(
     // Already recorded (a retried fan-out page): one row per (event, webhook).
     if (!(err instanceof UniqueViolationError)) throw err;
   }
+}
+
+/** How many of an event's deliveries were recorded as skipped (disabled webhooks at fan-out). */
+export async function countSkippedDeliveries(engine: DataEngine, tenantId: string, eventId: string): Promise<number> {
+  return await engine.count(DELIVERIES, { where: { tenant_id: tenantId, event_id: eventId, status: 'skipped' } });
 }
 
 /** `dead` and `skipped` deliveries of one webhook created in [sinceMs, untilMs), oldest first, after `cursor`. */

@@ -76,6 +76,31 @@ export async function markEventFannedOut(engine: DataEngine, tenantId: string, e
 }
 
 /**
+ * Events whose fan-out has not finished and that were stored before `storedBeforeMs`, oldest first after
+ * `cursor`: what the re-fan schedule repairs (a publisher that crashed between storing and starting).
+ */
+export async function listUnfinishedEvents(
+  engine: DataEngine,
+  page: { storedBeforeMs: number; cursor: string | null; limit: number },
+): Promise<{ events: StoredEvent[]; nextCursor: string | null }> {
+  const and: Record<string, unknown>[] = [{ status: 'fanning_out' }, { created_at: { $lt: page.storedBeforeMs } }];
+  if (page.cursor) {
+    const { at, id } = decodeCursor(page.cursor);
+    and.push({ $or: [{ created_at: { $gt: at } }, { created_at: at, id: { $gt: id } }] });
+  }
+  const rows = await engine.find<EventRow>(EVENTS, {
+    where: { $and: and },
+    orderBy: [
+      { field: 'created_at', order: 'asc' },
+      { field: 'id', order: 'asc' },
+    ],
+    limit: page.limit,
+  });
+  const last = rows[rows.length - 1];
+  return { events: rows.map(toEvent), nextCursor: rows.length === page.limit && last ? encodeCursor(last.created_at, last.id) : null };
+}
+
+/**
  * Retention of events: deletes events created before `olderThanMs` that no delivery row refers to any more,
  * walking one page (oldest first) from `cursor`.
  */

@@ -159,7 +159,28 @@ export const heraldEvents = {
     { name: 'updated_at', type: 'bigint-ms' },
   ],
   uniqueKeys: [['tenant_id', 'event_id']],
-  indexes: [['tenant_id', 'created_at'], ['created_at']],
+  // (status, created_at): the re-fan schedule's look-up of events whose fan-out never finished.
+  indexes: [['tenant_id', 'created_at'], ['created_at'], ['status', 'created_at']],
+} as const satisfies ObjectDefinition;
+
+/**
+ * Which webhooks subscribe to what, one row per (webhook, filter), so publish finds an event's subscribers
+ * with one indexed look-up — `pattern IN (the type, its prefix wildcards, '*')` — instead of reading every
+ * webhook of the tenant. Written with the webhook (create, update of its filters, delete).
+ */
+export const heraldWebhookSubscriptions = {
+  name: 'herald_webhook_subscriptions',
+  primaryKey: 'id',
+  columns: [
+    { name: 'id', type: 'text' }, // <webhook id> <pattern>
+    { name: 'tenant_id', type: 'text' },
+    { name: 'webhook_id', type: 'text' },
+    { name: 'pattern', type: 'text' }, // an exact type, a prefix wildcard (`order.*`) or `*`
+    // The webhook's creation time: webhooks created after an event was stored do not receive it.
+    { name: 'webhook_created_at', type: 'bigint-ms' },
+  ],
+  uniqueKeys: [['webhook_id', 'pattern']],
+  indexes: [['tenant_id', 'pattern', 'webhook_id']],
 } as const satisfies ObjectDefinition;
 
 export const IDEMPOTENCY_KEY_STATUSES = ['in_progress', 'completed'] as const;
@@ -188,7 +209,7 @@ export const heraldIdempotencyKeys = {
 } as const satisfies ObjectDefinition;
 
 /** Every object Herald's engines create by default. */
-export const HERALD_OBJECTS: readonly ObjectDefinition[] = [heraldWebhooks, heraldDeliveries, heraldDeliveryAttempts, heraldEvents, heraldIdempotencyKeys];
+export const HERALD_OBJECTS: readonly ObjectDefinition[] = [heraldWebhooks, heraldWebhookSubscriptions, heraldDeliveries, heraldDeliveryAttempts, heraldEvents, heraldIdempotencyKeys];
 
 type ColumnValue<C extends ColumnDefinition> =
   | (C['type'] extends 'boolean'
@@ -227,3 +248,4 @@ export type NewDeliveryAttemptRow = NewRowOf<typeof heraldDeliveryAttempts>;
 export type EventRow = RowOf<typeof heraldEvents>;
 export type NewEventRow = NewRowOf<typeof heraldEvents>;
 export type IdempotencyKeyRow = RowOf<typeof heraldIdempotencyKeys>;
+export type WebhookSubscriptionRow = RowOf<typeof heraldWebhookSubscriptions>;

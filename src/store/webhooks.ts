@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { DEFAULT_RETRY_JITTER, DEFAULT_RETRY_SCHEDULE_SECONDS, validateRetrySchedule } from '../activities/retry-schedule.js';
+import { DEFAULT_RETRY_JITTER, DEFAULT_RETRY_SCHEDULE_SECONDS, validateRetrySchedule } from '../delivery/retry-schedule.js';
 import { ForbiddenError, ValidationError, WebhookNotFoundError } from '../errors.js';
 import { isProtectedHeaderName } from '../signing/build-request.js';
 import { generateSecret, parseSecret } from '../signing/standard-webhooks.js';
 import type { DataEngine } from './data-engine.js';
 import { EVENT_TYPE_FILTER_PATTERN, MAX_EVENT_TYPE_LENGTH } from './event-type-filter.js';
 import { newestFirstPage } from './cursor.js';
+import { indexSubscriptions, removeSubscriptions } from './subscriptions.js';
 import { heraldWebhooks, type WebhookRow } from './schema.js';
 import type { SecretBox } from './secret-box.js';
 
@@ -256,7 +257,9 @@ export async function createWebhook(deps: RegistryDeps, input: CreateWebhookInpu
     updated_at: now,
   };
   await deps.engine.insert(WEBHOOKS, row);
-  return { webhook: rowToWebhook(row), secret };
+  const webhook = rowToWebhook(row);
+  await indexSubscriptions(deps.engine, webhook);
+  return { webhook, secret };
 }
 
 /** A live (not deleted) webhook, optionally scoped to a tenant; undefined when there is none. */
@@ -324,7 +327,9 @@ export async function updateWebhook(deps: RegistryDeps, id: string, patch: Updat
   }
   if (data.retryJitter !== undefined) changes.retry_jitter = data.retryJitter;
   await deps.engine.update(WEBHOOKS, changes, { where: { id, deleted_at: null }, multi: false });
-  return rowToWebhook({ ...row, ...changes });
+  const webhook = rowToWebhook({ ...row, ...changes });
+  if (data.eventTypes !== undefined) await indexSubscriptions(deps.engine, webhook);
+  return webhook;
 }
 
 // Strict, so a misspelt option (`grace`) is refused instead of rotating with the default 24 h grace.
@@ -398,4 +403,12 @@ export async function deleteWebhook(engine: DataEngine, id: string, now: number,
     { where: { id, deleted_at: null, ...(tenantId !== undefined ? { tenant_id: tenantId } : {}) }, multi: false },
   );
   if (!changed) throw new WebhookNotFoundError(id);
+  await removeSubscriptions(engine, id);
+}
+
+/** The live webhooks among `ids` (active or not), in id order: publish's subscribers, found by the index. */
+export async function findWebhooksByIds(engine: DataEngine, ids: readonly string[]): Promise<Webhook[]> {
+  if (ids.length === 0) return [];
+  const rows = await engine.find<WebhookRow>(WEBHOOKS, { where: { id: { $in: [...ids] }, deleted_at: null }, orderBy: [{ field: 'id', order: 'asc' }] });
+  return rows.map(rowToWebhook);
 }

@@ -40,7 +40,35 @@ export interface SendSignedWebhookInput {
   /** The workflow run this attempt belongs to: table writes are fenced by it. */
   runId: string;
   maxAttempts: number;
+  /**
+   * HTTP attempts this run made before this activity (1 after the fast path's first attempt; absent = 0 in
+   * runs of the first workflow type). The HTTP attempt number is the activity attempt plus this.
+   */
+  attemptOffset?: number;
 }
+
+/** The fast path's input: the delivery plus where the row's run fencing comes from. */
+export interface FirstAttemptInput extends DeliverWebhookInput {
+  workflowId: string;
+  runId: string;
+}
+
+/**
+ * What the fast path's first attempt reports. Delivery outcomes are returned, never thrown, so the local
+ * activity is retried only for what is not a delivery outcome (the database away before the send).
+ */
+export type FirstAttemptResult =
+  | { outcome: 'success'; attempt: number; responseCode: number; durationMs: number }
+  | { outcome: 'retry'; attempt: number; responseCode: number | null; error: string; retryDelayMs: number }
+  | {
+      outcome: 'dead';
+      failureType: FailureType;
+      attempt: number;
+      responseCode: number | null;
+      error: string;
+      /** The attempt already wrote the row's final state; the workflow need not mirror it. */
+      recorded: boolean;
+    };
 
 export interface SendSignedWebhookResult {
   attempt: number;
@@ -53,6 +81,8 @@ export interface AttemptFailureDetails {
   attempt: number;
   responseCode: number | null;
   error: string;
+  /** The attempt already wrote the row's final state (absent in histories recorded before it was added). */
+  recorded?: boolean;
 }
 
 export type MirrorDeliveryInput =
@@ -76,36 +106,7 @@ export type MirrorDeliveryInput =
       error: string | null;
     };
 
-/** ApplicationFailure types the send activity throws. Matched by `type`, never by `instanceof` across the sandbox. */
-export const FailureType = {
-  /** Retryable: 408/425/429/5xx, network error, timeout. */
-  AttemptFailed: 'HeraldAttemptFailed',
-  /** Non-retryable: the schedule is used up. */
-  RetriesExhausted: 'HeraldRetriesExhausted',
-  /** Non-retryable: 3xx or a 4xx other than 408/410/425/429. */
-  Rejected: 'HeraldDeliveryRejected',
-  /** Non-retryable: 410 Gone; the webhook has been disabled. */
-  Gone: 'HeraldWebhookGone',
-  /** Non-retryable: the SSRF guard refused the target address. */
-  EgressRefused: 'HeraldEgressRefused',
-  /** Non-retryable: the webhook was deleted or disabled. */
-  WebhookUnavailable: 'HeraldWebhookUnavailable',
-  /** Non-retryable: the delivery row is no longer this run's to send (cancelled or redelivered). */
-  Superseded: 'HeraldDeliverySuperseded',
-  /** Non-retryable: the event's stored payload is gone (deleted by retention). */
-  EventMissing: 'HeraldEventMissing',
-} as const;
-export type FailureType = (typeof FailureType)[keyof typeof FailureType];
-
-export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [
-  FailureType.RetriesExhausted,
-  FailureType.Rejected,
-  FailureType.Gone,
-  FailureType.EgressRefused,
-  FailureType.WebhookUnavailable,
-  FailureType.Superseded,
-  FailureType.EventMissing,
-];
+import type { FailureType } from '../delivery/failure-types.js';
 
 // ── fan-out ──────────────────────────────────────────────────────────────────────────────────────────
 
@@ -214,4 +215,23 @@ export interface DeleteExpiredInput {
   statuses: DeliveryStatus[];
   olderThanMs: number;
   limit: number;
+}
+
+// ── re-fan ───────────────────────────────────────────────────────────────────────────────────────────
+
+export interface RefanEventsInput {
+  /** Only events stored at least this long ago: a publish still running is left alone. */
+  olderThanMs: number;
+  pageSize?: number;
+}
+
+export interface RefanPageInput {
+  olderThanMs: number;
+  cursor: string | null;
+  limit: number;
+}
+
+export interface RefanPageResult {
+  refanned: number;
+  nextCursor: string | null;
 }

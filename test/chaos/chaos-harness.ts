@@ -28,8 +28,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { HeraldClient } from '../../src/client/herald-client.js';
-import { deliveryId as deliveryIdOf, deliveryWorkflowId } from '../../src/client/ids.js';
-import { fanOutWorkflowId } from '../../src/client/events-api.js';
+import { deliveryId as deliveryIdOf, deliveryWorkflowId } from '../../src/delivery/ids.js';
+import { fanOutWorkflowId } from '../../src/delivery/ids.js';
 import { RESPONSE_BODY_LIMIT_BYTES } from '../../src/activities/http-attempt.js';
 import { freePort } from '../../src/embedded/child-process.js';
 import { projectRoot } from '../../src/embedded/project-root.js';
@@ -38,7 +38,7 @@ import { startDevServer, type RunningDevServer } from '../../src/embedded/tempor
 import type { DataEngine } from '../../src/store/data-engine.js';
 import { TERMINAL_STATUSES } from '../../src/store/deliveries.js';
 import { openEngine } from '../../src/store/open-engine.js';
-import type { deliverWebhook } from '../../src/workflows/deliver-webhook.js';
+import type { deliverWebhookV2 } from '../../src/workflows/deliver-webhook.js';
 import type { fanOutEvent } from '../../src/workflows/fan-out-event.js';
 import type { DeliverWebhookResult } from '../../src/workflows/messages.js';
 import { TEST_BOX, uniqueId } from '../support/deps.js';
@@ -670,7 +670,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         return;
       }
       statusCounts[`${exp.kind}:${String(row.status)}`] = (statusCounts[`${exp.kind}:${String(row.status)}`] ?? 0) + 1;
-      const handle = temporal.workflow.getHandle<typeof deliverWebhook>(exp.workflowId);
+      const handle = temporal.workflow.getHandle<typeof deliverWebhookV2>(exp.workflowId);
       let description;
       try {
         description = await handle.describe();

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeraldClient } from '../../src/client/herald-client.js';
-import { ConflictError, ValidationError } from '../../src/errors.js';
+import { ConflictError, ValidationError, PayloadTooLargeError } from '../../src/errors.js';
 import type { DataEngine } from '../../src/store/data-engine.js';
 import { openEngine } from '../../src/store/open-engine.js';
 import { HERALD_OBJECTS } from '../../src/store/schema.js';
@@ -61,7 +61,8 @@ describe('bad input through the client', () => {
       );
       expect(error, `expected a ValidationError naming ${field}`).toBeInstanceOf(ValidationError);
       expect((error as ValidationError).field, String(error)).toBe(field);
-      expect((error as ValidationError).code).toBe('validation');
+      // An oversized payload is a validation error too, with its own code (the HTTP API answers it with 413).
+      expect((error as ValidationError).code).toBe(error instanceof PayloadTooLargeError ? 'payload_too_large' : 'validation');
       expect((error as ValidationError).message).toContain(field);
       expect((error as ValidationError).reason.length).toBeGreaterThan(0);
       expect(await snapshot()).toEqual(before);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliveryId } from '../../src/client/ids.js';
+import { deliveryId } from '../../src/delivery/ids.js';
 import { checkHealth } from '../../src/http/health.js';
 import { HeraldMetrics } from '../../src/metrics/metrics.js';
 import type { DataEngine } from '../../src/store/data-engine.js';
@@ -209,7 +209,7 @@ describe('REST API on the dev server', () => {
     const body = { id: eventId, type: 'order.created', payload: { orderId: 42, items: ['a'] }, time: '2025-06-01T12:00:00.000Z', tenantId };
     const first = await admin().post('/v1/events', body);
     expect(first.status).toBe(202);
-    expect(first.body).toMatchObject({ eventId, tenantId, type: 'order.created', workflowId: `fanout:${tenantId}:${eventId}`, deliveriesTruncated: false });
+    expect(first.body).toMatchObject({ eventId, tenantId, type: 'order.created', fanOut: 'direct', workflowId: null, deliveriesTruncated: false });
     const byWebhook = [...first.body.deliveries].sort((x: { webhookId: string }, y: { webhookId: string }) => x.webhookId.localeCompare(y.webhookId));
     expect(byWebhook).toEqual(
       [

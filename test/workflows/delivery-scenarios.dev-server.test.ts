@@ -9,7 +9,7 @@ import { DeliveryNotEligibleError, DeliveryNotFoundError, WebhookNotFoundError }
 import type { DataEngine } from '../../src/store/data-engine.js';
 import { openEngine } from '../../src/store/open-engine.js';
 import { createWorker } from '../../src/worker/create-worker.js';
-import { HERALD_EVENT_ID, HERALD_EVENT_TYPE, HERALD_TENANT_ID, HERALD_WEBHOOK_ID } from '../../src/workflows/search-attributes.js';
+import { HERALD_EVENT_ID, HERALD_EVENT_TYPE, HERALD_TENANT_ID, HERALD_WEBHOOK_ID } from '../../src/delivery/search-attributes.js';
 import { eventually, expectDeliveryEnd, secretForms, verifyStandard } from '../support/delivery-checks.js';
 import { testActivityDeps, uniqueId, TEST_BOX } from '../support/deps.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';

@@ -8,7 +8,7 @@ import {
   maxAttemptsOf,
   nextRetryDelayMs,
   validateRetrySchedule,
-} from '../../src/activities/retry-schedule.js';
+} from '../../src/delivery/retry-schedule.js';
 
 const fixed = (value: number) => (): number => value;
 const HOUR_MS = 3_600_000;

@@ -20,3 +20,8 @@ export function deliveryId(webhookId: string, eventId: string): string {
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
+
+/** The fan-out workflow's id: one fan-out per (tenant, event id). */
+export function fanOutWorkflowId(tenantId: string, eventId: string): string {
+  return `fanout:${tenantId}:${eventId}`;
+}

@@ -1,0 +1,49 @@
+import { recordDeliveryCreated, recordFirstAttemptStarted } from '../store/deliveries.js';
+import type { FirstAttemptInput, FirstAttemptResult } from '../workflows/messages.js';
+import { isVerdict, loadTargets, recordedOutcome, sendAttempt, type AttemptVerdict } from './attempt-delivery.js';
+import type { ActivityDeps } from './create-activities.js';
+
+/**
+ * The fast path: a delivery's first attempt as a local activity inside its first workflow task. It writes the
+ * row already in flight, sends, and records the outcome, so a delivery that succeeds at once costs one
+ * workflow task and no activity task. Outcomes are returned, never thrown: the local activity retries only
+ * when something other than the receiver failed (the database away), and such a retry spends no attempt.
+ */
+export function createDeliverFirstAttempt(deps: ActivityDeps) {
+  return async function deliverFirstAttempt(input: FirstAttemptInput): Promise<FirstAttemptResult> {
+    const targets = await loadTargets(deps, input, 1);
+    const now = deps.clock();
+    const row = {
+      deliveryId: input.deliveryId,
+      tenantId: input.tenantId,
+      webhookId: input.webhookId,
+      eventId: input.eventId,
+      eventType: input.eventType,
+      eventTimeMs: input.eventTimeMs,
+      // The URL is not in the workflow input (it may carry a token); the row records the webhook's current one.
+      url: isVerdict(targets) ? '' : targets.webhook.url,
+      method: isVerdict(targets) ? 'POST' : targets.webhook.method,
+      workflowId: input.workflowId,
+      runId: input.runId,
+    };
+    if (isVerdict(targets)) {
+      // Nothing to send to: the row exists (pending) so the workflow's final mirror can mark it dead with why.
+      await recordDeliveryCreated(deps.store, row, now);
+      return toResult(targets);
+    }
+    const attempt = await recordFirstAttemptStarted(deps.store, row, now);
+    if (attempt === null) return toResult(await recordedOutcome(deps, input, 1));
+    return toResult(await sendAttempt(deps, input, attempt, targets, now));
+  };
+}
+
+function toResult(verdict: AttemptVerdict): FirstAttemptResult {
+  switch (verdict.kind) {
+    case 'success':
+      return { outcome: 'success', attempt: verdict.attempt, responseCode: verdict.responseCode, durationMs: verdict.durationMs };
+    case 'retry':
+      return { outcome: 'retry', attempt: verdict.attempt, responseCode: verdict.responseCode, error: verdict.error, retryDelayMs: verdict.retryDelayMs };
+    case 'final':
+      return { outcome: 'dead', failureType: verdict.type, attempt: verdict.attempt, responseCode: verdict.responseCode, error: verdict.error, recorded: verdict.recorded };
+  }
+}

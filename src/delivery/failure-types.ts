@@ -1,0 +1,35 @@
+/**
+ * The ApplicationFailure types delivery attempts throw (or report). Shared by the activities that throw them and
+ * the workflows that set retry policies on them; matched by `type`, never by `instanceof` across the sandbox.
+ * Pure constants: safe inside the workflow bundle.
+ */
+export const FailureType = {
+  /** Retryable: 408/425/429/5xx, network error, timeout. */
+  AttemptFailed: 'HeraldAttemptFailed',
+  /** Non-retryable: the schedule is used up. */
+  RetriesExhausted: 'HeraldRetriesExhausted',
+  /** Non-retryable: 3xx or a 4xx other than 408/410/425/429. */
+  Rejected: 'HeraldDeliveryRejected',
+  /** Non-retryable: 410 Gone; the webhook has been disabled. */
+  Gone: 'HeraldWebhookGone',
+  /** Non-retryable: the SSRF guard refused the target address. */
+  EgressRefused: 'HeraldEgressRefused',
+  /** Non-retryable: the webhook was deleted or disabled. */
+  WebhookUnavailable: 'HeraldWebhookUnavailable',
+  /** Non-retryable: the delivery row is no longer this run's to send (cancelled or redelivered). */
+  Superseded: 'HeraldDeliverySuperseded',
+  /** Non-retryable: the event's stored payload is gone (deleted by retention). */
+  EventMissing: 'HeraldEventMissing',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [
+  FailureType.RetriesExhausted,
+  FailureType.Rejected,
+  FailureType.Gone,
+  FailureType.EgressRefused,
+  FailureType.WebhookUnavailable,
+  FailureType.Superseded,
+  FailureType.EventMissing,
+];
+

@@ -1,0 +1,106 @@
+import { Client, Connection } from '@temporalio/client';
+import { type Worker } from '@temporalio/worker';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HeraldClient } from '../../src/client/herald-client.js';
+import { loadConfig } from '../../src/config/config.js';
+import type { DataEngine } from '../../src/store/data-engine.js';
+import { findEvent, recordEvent } from '../../src/store/events.js';
+import { openEngine } from '../../src/store/open-engine.js';
+import { createWorker } from '../../src/worker/create-worker.js';
+import { ensureRefanSchedule, REFAN_SCHEDULE_ID } from '../../src/worker/refan-schedule.js';
+import { TEST_BOX, testActivityDeps, uniqueId } from '../support/deps.js';
+import { startReceiver, type Receiver } from '../support/receiver.js';
+import { startDevTemporal, type TemporalForTests } from '../support/temporal.js';
+
+async function eventually(check: () => Promise<void>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+// Publish stores the event before it starts anything. These prove that once the event is stored, a publisher
+// that dies (or loses Temporal) before any start loses nothing: the real `herald-refan` Schedule, on a real dev
+// server, finishes the fan-out, and every webhook receives the event exactly once.
+describe('the re-fan schedule on the dev server', () => {
+  let temporal: TemporalForTests;
+  let store: DataEngine;
+  let receiver: Receiver;
+  let worker: Worker;
+  let workerRun: Promise<void>;
+  let herald: HeraldClient;
+  const taskQueue = uniqueId('tq-');
+
+  beforeAll(async () => {
+    temporal = await startDevTemporal();
+    store = await openEngine('memory:');
+    receiver = await startReceiver();
+    const client = temporal.env.client;
+    worker = await createWorker({ connection: temporal.env.nativeConnection, namespace: 'default', taskQueue, deps: testActivityDeps(store, { temporal: client, taskQueue }) });
+    workerRun = worker.run();
+    herald = new HeraldClient({ temporal: client, store, box: TEST_BOX, taskQueue });
+    // The schedule as the worker creates it, with a short cadence: every 2 s, events older than 1 s.
+    const config = loadConfig({ HERALD_TASK_QUEUE: taskQueue, HERALD_REFAN_INTERVAL_SECONDS: '2', HERALD_REFAN_AFTER_SECONDS: '1', HERALD_DATABASE_URL: 'memory:' });
+    await ensureRefanSchedule(client, config);
+  });
+
+  afterAll(async () => {
+    await temporal?.env.client.schedule.getHandle(REFAN_SCHEDULE_ID).delete().catch(() => undefined);
+    worker?.shutdown();
+    await workerRun?.catch(() => undefined);
+    await receiver?.close();
+    await store?.close();
+    await temporal?.teardown();
+  });
+
+  it('an event stored by a publisher that died before any start is delivered once per webhook', async () => {
+    const tenantId = uniqueId('t');
+    const secrets = new Map<string, string>();
+    for (let n = 0; n < 3; n++) {
+      const { secret } = await herald.webhooks.create({ tenantId, url: `${receiver.url}/refan/${n}`, eventTypes: ['order.*'] });
+      secrets.set(`/refan/${n}`, secret);
+    }
+    const eventId = uniqueId('evt_');
+    // Exactly what publish writes first; the publisher "dies" here, so nothing else happens.
+    await recordEvent(store, { tenantId, eventId, eventType: 'order.created', eventTimeMs: Date.now(), payloadJson: '{"n":1}' });
+
+    await eventually(async () => {
+      expect((await findEvent(store, tenantId, eventId))?.status).toBe('fanned_out');
+    }, 60_000);
+    const mine = () => receiver.requests.filter((r) => r.headers['webhook-id'] === eventId);
+    await eventually(async () => expect(mine()).toHaveLength(3), 30_000);
+    // Two more sweeps run meanwhile: still one request per webhook, each with a valid signature.
+    await new Promise((r) => setTimeout(r, 4_500));
+    expect(mine()).toHaveLength(3);
+    const pathOf = (url: string) => url.slice(url.lastIndexOf('/refan/'));
+    expect(new Set(mine().map((r) => pathOf(r.url))).size).toBe(3);
+    const counted = await store.count('herald_deliveries', { where: { event_id: eventId, status: 'success' } });
+    expect(counted).toBe(3);
+    for (const request of mine()) {
+      expect(() => new StandardWebhook(secrets.get(pathOf(request.url))!).verify(request.body, request.headers as Record<string, string>)).not.toThrow();
+    }
+  }, 120_000);
+
+  it('a publish that cannot reach Temporal fails, yet its stored event is delivered once Temporal answers', async () => {
+    const tenantId = uniqueId('t');
+    await herald.webhooks.create({ tenantId, url: `${receiver.url}/lost-temporal`, eventTypes: ['*'] });
+    // A client whose connection is gone: the event is stored, the start fails.
+    const dead = await Connection.connect({ address: temporal.address });
+    await dead.close();
+    const cut = new HeraldClient({ temporal: new Client({ connection: dead }), store, box: TEST_BOX, taskQueue });
+    const eventId = uniqueId('evt_');
+    await expect(cut.events.publish({ id: eventId, tenantId, type: 'invoice.paid', payload: { amount: 5 } })).rejects.toThrow();
+    expect((await findEvent(store, tenantId, eventId))?.status).toBe('fanning_out');
+
+    const mine = () => receiver.requests.filter((r) => r.headers['webhook-id'] === eventId);
+    await eventually(async () => expect(mine()).toHaveLength(1), 60_000);
+    await new Promise((r) => setTimeout(r, 4_500));
+    expect(mine()).toHaveLength(1);
+  }, 120_000);
+});
