@@ -21,6 +21,7 @@ import { heraldVersion } from '../embedded/project-root.js';
 import type { SecretBox } from '../store/secret-box.js';
 import { HERALD_OBJECTS } from '../store/schema.js';
 import { createWorker, DEFAULT_TASK_QUEUE } from '../worker/create-worker.js';
+import { ensureRefanSchedule } from '../worker/refan-schedule.js';
 import { DataChangePublisher, heraldRealtimeService, type RealtimeServiceLike } from './data-change-publisher.js';
 import { ObjectQLEngine, type ObjectQLLike } from './objectql-engine.js';
 import { DEFAULT_OBJECT_NAMES } from './objectql-schema.js';
@@ -54,6 +55,12 @@ export interface AttachHeraldOptions {
     namespace?: string;
     /** The SSRF guard's exceptions (HERALD_EGRESS_ALLOW syntax), e.g. '127.0.0.1' for a local receiver. */
     egressAllow?: string;
+    /**
+     * The `herald-refan` Schedule the worker keeps (as `herald worker` does): every `intervalMs` it fans out events
+     * stored more than `olderThanMs` ago that are still `fanning_out` — the data changes recorded while Temporal
+     * was unreachable. Default 60 s and 60 s (HERALD_REFAN_INTERVAL_SECONDS / HERALD_REFAN_AFTER_SECONDS).
+     */
+    refan?: { intervalMs: number; olderThanMs: number };
   };
   /** Start deliveries with Herald's search attributes (default true; false for servers without them). */
   searchAttributes?: boolean;
@@ -116,6 +123,7 @@ export async function attachHerald(ql: ObjectQLApp, options: AttachHeraldOptions
         userAgent: `Herald/${heraldVersion()}`,
       },
     });
+    await ensureRefanSchedule(options.temporal, { taskQueue, refan: options.worker.refan ?? { intervalMs: 60_000, olderThanMs: 60_000 } });
     workerRun = worker.run();
     workerRun.catch((err: unknown) => logger.error({ err }, 'herald: the worker stopped with an error'));
   }
