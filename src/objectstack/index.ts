@@ -154,3 +154,4 @@ export { ObjectQLEngine, type ObjectQLEngineOptions } from './objectql-engine.js
 export { DEFAULT_OBJECT_NAMES } from './objectql-schema.js';
 export { HeraldWebhookOutbox, RedeliverError, DispatcherReplacedError, type EnqueueInput, type WebhookDelivery } from './webhook-outbox.js';
 export { encodeEventId, translateDataEvent } from './data-change-events.js';
+export { createSecretBox } from '../store/secret-box.js';
