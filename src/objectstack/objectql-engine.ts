@@ -69,6 +69,8 @@ export interface ObjectQLLike {
   update(object: string, data: unknown, options?: object): Promise<unknown>;
   delete(object: string, options?: object): Promise<unknown>;
   count(object: string, query?: object): Promise<number>;
+  /** ObjectQL's unit of work: calls inside the callback bind to one driver transaction (ADR-0034). */
+  transaction?<T>(callback: () => Promise<T>): Promise<T>;
 }
 
 export interface ObjectQLEngineOptions {
@@ -89,6 +91,9 @@ const SYSTEM_UPDATE = { isSystem: true, preserveAudit: true } as const;
 /** The range of epoch ms whose ISO text has a four-digit year (so text order is time order). */
 const MIN_ISO_MS = Date.parse('0000-01-01T00:00:00.000Z');
 const MAX_ISO_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
+/** Rows per driver insert (SQLite's SQLITE_MAX_COMPOUND_SELECT is 500). */
+const MAX_INSERT_BATCH = 500;
 
 /** A filter ObjectQL accepts, or a constant after folding empty `$in`/`$nin`. */
 type Filter = Record<string, unknown>;
@@ -212,8 +217,18 @@ export class ObjectQLEngine implements DataEngine {
     });
     await this.refuseTakenIds(compiled, rows);
     try {
-      // One driver batch: ObjectQL writes all rows or, on a unique conflict, none.
-      await this.ql.insert(this.objectName(compiled.name), many ? stored : stored[0], { context: SYSTEM });
+      const name = this.objectName(compiled.name);
+      if (stored.length <= MAX_INSERT_BATCH) {
+        // One driver batch: ObjectQL writes all rows or, on a unique conflict, none.
+        await this.ql.insert(name, many ? stored : stored[0], { context: SYSTEM });
+      } else {
+        // driver-sql on SQLite builds one compound SELECT per batch, which SQLite caps at 500 terms: larger
+        // batches go in chunks, inside one ObjectQL transaction so they stay all-or-nothing.
+        const chunks = async () => {
+          for (let i = 0; i < stored.length; i += MAX_INSERT_BATCH) await this.ql.insert(name, stored.slice(i, i + MAX_INSERT_BATCH), { context: SYSTEM });
+        };
+        await (this.ql.transaction ? this.ql.transaction(chunks) : chunks());
+      }
     } catch (err) {
       if (errorCode(err) !== 'DUPLICATE_RECORD') throw err;
       throw new UniqueViolationError(compiled.name, await this.conflictingKey(compiled, rows), { cause: err });
