@@ -27,7 +27,7 @@ export function createSendSignedWebhook(deps: ActivityDeps) {
 /** A verdict as Temporal's activity contract wants it: a result, or an ApplicationFailure carrying the details. */
 function answer(verdict: AttemptVerdict): SendSignedWebhookResult {
   if (verdict.kind === 'success') return { attempt: verdict.attempt, responseCode: verdict.responseCode, durationMs: verdict.durationMs };
-  const details: AttemptFailureDetails = { attempt: verdict.attempt, responseCode: verdict.responseCode, error: verdict.error, recorded: verdict.kind === 'final' && verdict.recorded };
+  const details: AttemptFailureDetails = { attempt: verdict.attempt, responseCode: verdict.responseCode, error: verdict.error, ...(verdict.kind === 'final' ? { recorded: verdict.recorded } : {}) };
   if (verdict.kind === 'retry') {
     throw ApplicationFailure.create({ type: FailureType.AttemptFailed, message: verdict.error, nonRetryable: false, details: [details], nextRetryDelay: verdict.retryDelayMs });
   }

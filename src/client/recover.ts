@@ -3,8 +3,8 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { ConflictError, NotFoundError, ValidationError, WebhookNotFoundError } from '../errors.js';
 import { findWebhook, parseOrThrow } from '../store/webhooks.js';
 import type { RecoverProgress, RecoverWebhookResult } from '../workflows/messages.js';
-import { recoverProgressQuery } from '../workflows/queries.js';
-import { recoverWebhook } from '../workflows/recover-webhook.js';
+import { recoverProgressQuery } from '../delivery/queries.js';
+import type { recoverWebhook } from '../workflows/recover-webhook.js';
 import type { ClientContext } from './context.js';
 
 export const MAX_RECOVER_WINDOW_MS = 30 * 24 * 60 * 60 * 1000;
@@ -48,7 +48,7 @@ export async function recover(ctx: ClientContext, webhookId: string, options: Re
   if (!webhook) throw new WebhookNotFoundError(webhookId);
   if (!webhook.active) throw new ConflictError(`webhook ${webhookId} is disabled: enable it before recovering its deliveries`);
   const workflowId = `recover:${webhook.id}:${sinceMs}:${untilMs}`;
-  const handle = await ctx.temporal.workflow.start(recoverWebhook, {
+  const handle = await ctx.temporal.workflow.start<typeof recoverWebhook>('recoverWebhook', {
     taskQueue: ctx.taskQueue,
     workflowId,
     args: [{ tenantId: webhook.tenantId, webhookId: webhook.id, sinceMs, untilMs }],

@@ -82,7 +82,7 @@ export async function deliverWebhookV2(input: DeliverWebhookInput): Promise<Deli
 async function attemptUntilFinal(input: DeliverWebhookInput, workflowId: string, runId: string): Promise<Outcome> {
   const { deliverFirstAttempt } = proxyLocalActivities<Activities>({
     startToCloseTimeout: input.attemptTimeoutMs + ATTEMPT_OVERHEAD_MS,
-    summary: `attempt 1 of ${input.eventType}`,
+    summary: `first delivery attempt (fast path) of ${input.eventType}`,
     // Delivery outcomes come back as results; only a failure before the send (the database away) is retried,
     // for as long as it takes, and none of these retries counts as an attempt.
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },

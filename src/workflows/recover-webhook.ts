@@ -6,7 +6,7 @@
  */
 import { continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities/create-activities.js';
-import { recoverProgressQuery } from './queries.js';
+import { recoverProgressQuery } from '../delivery/queries.js';
 import type { RecoverWebhookInput, RecoverWebhookResult } from './messages.js';
 
 type Activities = ReturnType<typeof createActivities>;

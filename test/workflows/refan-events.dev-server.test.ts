@@ -9,21 +9,10 @@ import { findEvent, recordEvent } from '../../src/store/events.js';
 import { openEngine } from '../../src/store/open-engine.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { ensureRefanSchedule, REFAN_SCHEDULE_ID } from '../../src/worker/refan-schedule.js';
+import { eventually } from '../support/delivery-checks.js';
 import { TEST_BOX, testActivityDeps, uniqueId } from '../support/deps.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startDevTemporal, type TemporalForTests } from '../support/temporal.js';
-
-async function eventually(check: () => Promise<void>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
 
 // Publish stores the event before it starts anything. These prove that once the event is stored, a publisher
 // that dies (or loses Temporal) before any start loses nothing: the real `herald-refan` Schedule, on a real dev
