@@ -3,6 +3,7 @@
  * on Postgres), Herald wired with the documented call (`attachHerald`), a real Temporal dev server and worker,
  * real HTTP receivers on 127.0.0.1, signatures checked with the `standardwebhooks` package.
  */
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,6 +153,20 @@ describe.each(databases)('Herald in an ObjectStack app (%s)', (_name, database) 
     expect(() => app.outbox.claim()).toThrow(DispatcherReplacedError);
     expect(() => app.outbox.ack()).toThrow(/Temporal/);
   }, 180_000);
+
+  it("sends the plugin's wire format to a webhook on the objectstack scheme: its payload as the body, signed as the plugin signs", async () => {
+    const rx = await receiver();
+    const secret = 'app-signing-secret';
+    await app.herald.webhooks.create({ url: rx.url, eventTypes: [`${ORDER.name}.create`], signatureScheme: 'objectstack', secret });
+    await ql.insert(ORDER.name, { id: 'os1', name: 'Compat', total: 9 });
+    const [request] = await rx.waitForRequests(1, 60_000);
+    // Verified independently: HMAC-SHA256 over the raw body with the secret's bytes, as the plugin's receivers do.
+    expect(request!.headers['x-objectstack-signature']).toBe(`sha256=${createHmac('sha256', secret).update(request!.body).digest('hex')}`);
+    expect(request!.headers['x-objectstack-event']).toBe(`${ORDER.name}.create`);
+    expect(request!.headers['x-objectstack-attempt']).toBe('1');
+    const payload = JSON.parse(request!.body) as Record<string, unknown>;
+    expect(payload).toMatchObject({ object: ORDER.name, recordId: 'os1', action: 'create', type: 'data.record.created', after: { id: 'os1', name: 'Compat', total: 9 } });
+  });
 
   it('refuses to redeliver a delivery that is still retrying (not_eligible)', async () => {
     const failing = await receiver(() => ({ status: 503 }));
