@@ -46,10 +46,21 @@ export interface OrderBy {
   order?: SortOrder;
 }
 
-/** Fields every option object may carry; `context` is ObjectStack's execution context, which Herald ignores. */
-interface BaseOptions {
+/**
+ * Fields every option object may carry, so ObjectStack's own code (e.g. its outbox) runs on Herald's engines
+ * unmodified. Herald's engines accept and ignore them: they have no users, sharing rules or tenant audit log.
+ * - `context`: ObjectStack's execution context (`{ isSystem: true }`, the caller's user and organization).
+ * - `bypassTenantAudit`: ObjectStack's hint that a system write spans organizations (its outbox dispatcher).
+ * - `tenantId`: the organization an ObjectStack write or read is scoped to (its outbox's redeliver).
+ */
+export interface BaseOptions {
   context?: unknown;
+  bypassTenantAudit?: boolean;
+  tenantId?: string;
 }
+
+/** The trailing options of read methods (ObjectStack 17's `BaseEngineOptions`: the execution context). */
+export type ReadOptions = BaseOptions;
 
 /** `find`/`findOne` options (ObjectStack `EngineQueryOptions`). */
 export interface QueryOptions extends BaseOptions {
@@ -119,7 +130,13 @@ export interface Aggregation {
 /** `aggregate` options (ObjectStack `EngineAggregateOptions`). */
 export interface AggregateOptions extends BaseOptions {
   where?: Where;
-  groupBy?: readonly string[];
+  /**
+   * Field names. ObjectStack 17 also allows date buckets (`{ field, dateGranularity }`): typed so its calls
+   * type-check, refused at run time (Herald does no date bucketing).
+   */
+  groupBy?: readonly (string | { field: string; dateGranularity?: string; alias?: string })[];
+  /** ObjectStack 17's filter over groups; not implemented, rejected if set. */
+  having?: Where;
   aggregations?: readonly Aggregation[];
   /** Accepted for compatibility; Herald does no date bucketing, so it changes nothing. */
   timezone?: string;
@@ -130,9 +147,9 @@ export interface AggregateOptions extends BaseOptions {
  * schema (`schema.ts`) before touching storage.
  */
 export interface DataEngine {
-  find<T extends DataRecord = DataRecord>(object: string, query?: QueryOptions): Promise<T[]>;
+  find<T extends DataRecord = DataRecord>(object: string, query?: QueryOptions, options?: ReadOptions): Promise<T[]>;
   /** The first row `find` would return, or null. */
-  findOne<T extends DataRecord = DataRecord>(object: string, query?: QueryOptions): Promise<T | null>;
+  findOne<T extends DataRecord = DataRecord>(object: string, query?: QueryOptions, options?: ReadOptions): Promise<T | null>;
   /**
    * Inserts one row (returns it, defaults filled in) or several atomically (returns them in order). A conflict on
    * the primary key or a unique key throws `UniqueViolationError`, and nothing is written.
@@ -151,12 +168,12 @@ export interface DataEngine {
   update(object: string, data: DataRecord, options?: UpdateOptions): Promise<number>;
   /** Deletes the rows matching `options.where`; returns how many. */
   delete(object: string, options?: DeleteOptions): Promise<number>;
-  count(object: string, query?: CountOptions): Promise<number>;
+  count(object: string, query?: CountOptions, options?: ReadOptions): Promise<number>;
   /**
    * One row per distinct combination of `groupBy` values (a single row when there is no `groupBy`), holding the
    * group fields and one key per aggregation alias; rows are ordered by the group fields.
    */
-  aggregate(object: string, query: AggregateOptions): Promise<DataRecord[]>;
+  aggregate(object: string, query: AggregateOptions, options?: ReadOptions): Promise<DataRecord[]>;
   /** Creates missing tables, indexes and (nullable or defaulted) columns; safe to run concurrently and repeatedly. */
   migrate(): Promise<void>;
   /** Releases connections; the engine rejects every call afterwards. */

@@ -74,7 +74,7 @@ function compareText(a: string, b: string): number {
 }
 
 /** Nulls sort first, as in `ORDER BY … ASC NULLS FIRST`. */
-function compareValues(a: unknown, b: unknown): number {
+export function compareValues(a: unknown, b: unknown): number {
   if (a === b) return 0;
   if (a === null || a === undefined) return -1;
   if (b === null || b === undefined) return 1;

@@ -13,7 +13,7 @@ import {
   type UpdateOptions,
   type Where,
 } from './data-engine.js';
-import type { ColumnDefinition, ObjectDefinition } from './schema.js';
+import { ORGANIZATION_COLUMN, type ColumnDefinition, type ObjectDefinition } from './schema.js';
 
 /** A value as the API carries it, after validation: never undefined, Dates already turned into epoch ms. */
 export type Scalar = string | number | boolean;
@@ -83,15 +83,19 @@ export class CompiledObject {
       throw new Error(`invalid object definition ${definition.name}: ${reason}`);
     };
     if (!IDENTIFIER.test(definition.name)) fail('the name must be a snake_case identifier');
+    const columns =
+      definition.organizationScoped && !definition.columns.some((c) => c.name === ORGANIZATION_COLUMN.name)
+        ? [...definition.columns, ORGANIZATION_COLUMN]
+        : definition.columns;
     const byName = new Map<string, ColumnDefinition>();
-    for (const column of definition.columns) {
+    for (const column of columns) {
       if (!IDENTIFIER.test(column.name)) fail(`column "${column.name}" must be a snake_case identifier`);
       if (byName.has(column.name)) fail(`column "${column.name}" is defined twice`);
       byName.set(column.name, column);
     }
     this.byName = byName;
     this.name = definition.name;
-    this.columns = definition.columns;
+    this.columns = columns;
     const keyColumns = (cols: readonly string[], what: string) => {
       if (cols.length === 0) fail(`an empty ${what}`);
       for (const c of cols) if (!byName.has(c)) fail(`${what} names unknown column "${c}"`);
@@ -101,7 +105,7 @@ export class CompiledObject {
     if (this.primaryKey.nullable) fail('the primary key cannot be nullable');
     this.uniqueKeys = [[this.primaryKey.name], ...(definition.uniqueKeys ?? []).map((k) => keyColumns(k, 'unique key'))];
     this.indexes = (definition.indexes ?? []).map((k) => keyColumns(k, 'index'));
-    for (const column of definition.columns) {
+    for (const column of columns) {
       if (column.default !== undefined) {
         const problem = checkValue(column, column.default);
         if (problem !== undefined) fail(`column "${column.name}" default ${problem}`);
@@ -363,6 +367,23 @@ function parseFilter(object: CompiledObject, where: unknown, path: string): Cond
   return and(items);
 }
 
+/**
+ * ObjectStack's `tenantId` option scopes a read or write to one organization: on an `organizationScoped` object
+ * it adds `organization_id = tenantId` to the filter (as ObjectStack's engine does), so an organization's call
+ * never sees another's rows. Objects without the column refuse it rather than ignore it.
+ */
+function scopeToOrganization(object: CompiledObject, where: Where | undefined, tenantId: unknown): Where | undefined {
+  if (tenantId === undefined) return where;
+  if (typeof tenantId !== 'string' || tenantId === '') {
+    throw new StoreValidationError(object.name, 'tenantId', `must be a non-empty string, got ${describe(tenantId)}`);
+  }
+  if (!object.has(ORGANIZATION_COLUMN.name)) {
+    throw new StoreValidationError(object.name, 'tenantId', 'this object has no organization_id column to scope by (declare it organizationScoped)');
+  }
+  const scope = { [ORGANIZATION_COLUMN.name]: tenantId };
+  return where === undefined ? scope : { $and: [where, scope] };
+}
+
 /** Parses a `where`; undefined or `{}` means no condition. */
 export function parseWhere(object: CompiledObject, where: Where | undefined): Condition | undefined {
   if (where === undefined) return undefined;
@@ -377,6 +398,9 @@ function checkKeys(object: CompiledObject, options: object, allowed: readonly st
     throw new StoreValidationError(object.name, key, hint ?? `unknown option (supported: ${allowed.join(', ')})`);
   }
 }
+
+/** Options ObjectStack code passes that Herald's engines accept and ignore (see BaseOptions in data-engine.ts). */
+const OBJECTSTACK_OPTIONS = ['context', 'bypassTenantAudit', 'tenantId'] as const;
 
 const LEGACY_HINTS: Record<string, string> = {
   filter: 'is not an option: use where',
@@ -401,7 +425,7 @@ function nonNegativeInteger(object: CompiledObject, name: string, value: unknown
 export function planFind(object: CompiledObject, query: QueryOptions | undefined): FindPlan {
   const q = query ?? {};
   if (!isPlain(q)) throw new StoreValidationError(object.name, undefined, `query must be an object, got ${describe(q)}`);
-  checkKeys(object, q, ['where', 'fields', 'orderBy', 'limit', 'offset', 'top', 'context'], LEGACY_HINTS);
+  checkKeys(object, q, ['where', 'fields', 'orderBy', 'limit', 'offset', 'top', ...OBJECTSTACK_OPTIONS], LEGACY_HINTS);
   let columns = [...object.columns];
   if (q.fields !== undefined) {
     if (!Array.isArray(q.fields) || q.fields.length === 0) {
@@ -432,27 +456,33 @@ export function planFind(object: CompiledObject, query: QueryOptions | undefined
   if (limit !== undefined && top !== undefined && limit !== top) {
     throw new StoreValidationError(object.name, 'top', 'conflicts with limit (top is an alias of limit)');
   }
-  return { where: parseWhere(object, q.where), columns, orderBy, limit: limit ?? top, offset: nonNegativeInteger(object, 'offset', q.offset) };
+  return {
+    where: parseWhere(object, scopeToOrganization(object, q.where, q.tenantId)),
+    columns,
+    orderBy,
+    limit: limit ?? top,
+    offset: nonNegativeInteger(object, 'offset', q.offset),
+  };
 }
 
-export function planCount(object: CompiledObject, query: { where?: Where } | undefined): Condition | undefined {
+export function planCount(object: CompiledObject, query: { where?: Where; tenantId?: string } | undefined): Condition | undefined {
   const q = query ?? {};
   if (!isPlain(q)) throw new StoreValidationError(object.name, undefined, `query must be an object, got ${describe(q)}`);
-  checkKeys(object, q, ['where', 'context'], LEGACY_HINTS);
-  return parseWhere(object, q.where);
+  checkKeys(object, q, ['where', ...OBJECTSTACK_OPTIONS], LEGACY_HINTS);
+  return parseWhere(object, scopeToOrganization(object, q.where, q.tenantId));
 }
 
 function planWrite(object: CompiledObject, options: DeleteOptions | UpdateOptions | undefined, op: string): WritePlan {
   const o = options ?? {};
   if (!isPlain(o)) throw new StoreValidationError(object.name, undefined, `${op} options must be an object`);
-  checkKeys(object, o, ['where', 'multi', 'context'], LEGACY_HINTS);
+  checkKeys(object, o, ['where', 'multi', ...OBJECTSTACK_OPTIONS], LEGACY_HINTS);
   if (o.where === undefined) {
     throw new StoreValidationError(object.name, 'where', `${op} requires where (use {} with multi: true for every row)`);
   }
   if (o.multi !== undefined && typeof o.multi !== 'boolean') {
     throw new StoreValidationError(object.name, 'multi', `must be a boolean, got ${describe(o.multi)}`);
   }
-  const where = parseWhere(object, o.where);
+  const where = parseWhere(object, scopeToOrganization(object, o.where, o.tenantId));
   const pk = object.primaryKey.name;
   const pinned = o.where[pk];
   const pinsPrimaryKey =
@@ -521,8 +551,11 @@ export function planInsertRows(object: CompiledObject, data: unknown): { rows: D
 
 export function planAggregate(object: CompiledObject, query: AggregateOptions): AggregatePlan {
   if (!isPlain(query)) throw new StoreValidationError(object.name, undefined, 'aggregate needs an options object');
-  checkKeys(object, query, ['where', 'groupBy', 'aggregations', 'timezone', 'context'], LEGACY_HINTS);
-  const groupBy = (query.groupBy ?? []).map((f) => object.column(f, 'groupBy'));
+  checkKeys(object, query, ['where', 'groupBy', 'aggregations', 'timezone', ...OBJECTSTACK_OPTIONS], LEGACY_HINTS);
+  const groupBy = (query.groupBy ?? []).map((f) => {
+    if (typeof f !== 'string') throw new StoreValidationError(object.name, 'groupBy', 'entries must be field names (date buckets are not supported)');
+    return object.column(f, 'groupBy');
+  });
   if (new Set(groupBy).size !== groupBy.length) throw new StoreValidationError(object.name, 'groupBy', 'names a field twice');
   const aliases = new Set<string>(groupBy.map((c) => c.name));
   const aggregations: AggregatePlan['aggregations'] = [];
@@ -574,5 +607,5 @@ export function planAggregate(object: CompiledObject, query: AggregateOptions): 
   if (groupBy.length === 0 && aggregations.length === 0) {
     throw new StoreValidationError(object.name, undefined, 'aggregate needs groupBy or aggregations');
   }
-  return { where: parseWhere(object, query.where), groupBy, aggregations };
+  return { where: parseWhere(object, scopeToOrganization(object, query.where, query.tenantId)), groupBy, aggregations };
 }

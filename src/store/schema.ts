@@ -36,7 +36,15 @@ export interface ObjectDefinition {
   readonly primaryKey: string;
   readonly uniqueKeys?: readonly (readonly string[])[];
   readonly indexes?: readonly (readonly string[])[];
+  /**
+   * The object also has ObjectStack's kernel-provisioned `organization_id` (nullable text), which ObjectStack
+   * code writes without declaring it (e.g. its outbox's `sys_http_delivery`). Engines add the column.
+   */
+  readonly organizationScoped?: boolean;
 }
+
+/** The column `organizationScoped` adds. */
+export const ORGANIZATION_COLUMN: ColumnDefinition = { name: 'organization_id', type: 'text', nullable: true };
 
 export const DELIVERY_STATUSES = ['pending', 'in_flight', 'success', 'dead', 'cancelled', 'skipped'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
