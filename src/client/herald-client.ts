@@ -7,7 +7,7 @@ import type { ClientContext } from './context.js';
 import { deliveriesApi } from './deliveries-api.js';
 import { eventsApi } from './events-api.js';
 import { recover, recoveryStatus, type RecoverJob, type RecoverOptions, type RecoveryStatus } from './recover.js';
-import { DEFAULT_MAX_PAYLOAD_BYTES } from './validation.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from '../config/defaults.js';
 import { webhooksApi } from './webhooks-api.js';
 
 export interface HeraldClientOptions {

@@ -4,8 +4,6 @@ import { ValidationError } from '../errors.js';
 import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from '../store/event-type-filter.js';
 import { TENANT_ID_PATTERN } from '../store/webhooks.js';
 
-export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
-
 // Printable ASCII without spaces (ids go into headers and workflow ids) and without '.', which Standard
 // Webhooks forbids in the signed id.
 const ID_PATTERN = /^[\x21-\x2d\x2f-\x7e]+$/;

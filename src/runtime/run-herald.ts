@@ -8,13 +8,14 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Client } from '@temporalio/client';
 import { Runtime, type Worker } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
-import { createGuardedDispatcher, EgressAllowListError, parseEgressAllowList } from '../activities/egress-guard.js';
+import { createGuardedDispatcher, EgressAllowList, EgressAllowListError, parseEgressAllowList } from '../activities/egress-guard.js';
 import { HeraldClient } from '../client/herald-client.js';
-import { ConfigError, describeConfig, loadConfig, type Config } from '../config/config.js';
+import { hashApiToken } from '../config/api-tokens.js';
+import { describeConfig, loadConfig, type Config } from '../config/config.js';
 import { loadEncryptionKey } from '../config/encryption-key.js';
 import { heraldVersion } from '../embedded/project-root.js';
 import { TemporalBinaryNotFoundError } from '../embedded/temporal-binaries.js';
-import { parseApiTokens } from '../http/auth.js';
+import { ConfigError } from '../errors.js';
 import { createApp } from '../http/create-app.js';
 import { checkHealth } from '../http/health.js';
 import { createIdempotencyStore } from '../http/idempotency.js';
@@ -32,14 +33,17 @@ function say(line: string): void {
   process.stdout.write(line + '\n');
 }
 
-/** Ctrl-C must stop everything within this, whatever hangs. */
-const HARD_STOP_MS = 15_000;
+/**
+ * Ctrl-C must stop everything within the worker's shutdown grace plus this, whatever hangs: time for the API
+ * and the Temporal server to close after the worker has drained (15 s in all with the default grace).
+ */
+const HARD_STOP_MARGIN_MS = 5_000;
 
 export interface RunOptions {
   role: 'start' | 'worker' | 'api';
   /** Runs once everything is ready (the demo publishes sample events here). */
   afterReady?: (ctx: { herald: HeraldClient; config: Config; logger: Logger; say: (line: string) => void }) => Promise<void>;
-  /** Lets the demo's local receiver through the SSRF guard. */
+  /** Lets the demo's local receiver through the SSRF guard (HERALD_EGRESS_ALLOW syntax). */
   extraEgressAllow?: string[];
 }
 
@@ -57,10 +61,10 @@ async function startRoles(options: RunOptions, config: Config, logger: Logger, r
   mkdirSync(config.dataDir, { recursive: true });
   logger.debug({ config: describeConfig(config) }, 'configuration');
   // Validate everything cheap before starting anything.
-  const egressAllow = parseEgressAllowList([config.egressAllow, ...(options.extraEgressAllow ?? [])].filter(Boolean).join(','));
+  const egressAllow = new EgressAllowList([...config.egressAllow.entries, ...parseEgressAllowList((options.extraEgressAllow ?? []).join(',')).entries]);
   const box = createSecretBox(loadEncryptionKey(config, (line) => logger.info(line)));
   const adminToken = withApi && !config.apiTokens ? ensureLocalAdminToken(config.dataDir) : undefined;
-  const apiTokens = withApi ? parseApiTokens(config.apiTokens ?? adminToken?.token) : [];
+  const apiTokens = config.apiTokens ?? (adminToken ? [{ hash: hashApiToken(adminToken.token), tenantId: undefined }] : []);
 
   const store = await openEngine(config.databaseUrl);
   running.store = store;
@@ -76,6 +80,7 @@ async function startRoles(options: RunOptions, config: Config, logger: Logger, r
       connection: nativeConnection,
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
+      shutdownGraceMs: config.shutdownGraceMs,
       deps: {
         store,
         box,
@@ -182,10 +187,11 @@ export async function runHerald(options: RunOptions, env: NodeJS.ProcessEnv = pr
     if (stopping) return;
     stopping = true;
     say(`${signal} received: stopping Herald …`);
+    const hardStopMs = config.shutdownGraceMs + HARD_STOP_MARGIN_MS;
     const hard = setTimeout(() => {
-      logger.error(`did not stop within ${HARD_STOP_MS} ms; exiting`);
+      logger.error(`did not stop within ${hardStopMs} ms; exiting`);
       process.exit(1);
-    }, HARD_STOP_MS);
+    }, hardStopMs);
     hard.unref();
     stopRoles(running, logger).then(
       () => {

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { HeraldClient } from '../../src/client/herald-client.js';
 import { createApp, type HeraldApp } from '../../src/http/create-app.js';
-import { parseApiTokens } from '../../src/http/auth.js';
+import { parseApiTokens } from '../../src/config/api-tokens.js';
 import type { HealthReport } from '../../src/http/health.js';
 import { createIdempotencyStore, type IdempotencyStore } from '../../src/http/idempotency.js';
 import { HeraldMetrics } from '../../src/metrics/metrics.js';
