@@ -8,6 +8,7 @@ import { BlockList, isIP, isIPv4, isIPv6 } from 'node:net';
 import type { LookupFunction } from 'node:net';
 
 import { Agent, buildConnector } from 'undici';
+import { SetupError } from '../errors.js';
 
 export const EGRESS_ALLOW_ENV = 'HERALD_EGRESS_ALLOW';
 /** undici's own default; named so callers can see what they get. */
@@ -177,7 +178,7 @@ export type EgressAllowEntry =
   | { readonly kind: 'hostname'; readonly hostname: string };
 
 /** HERALD_EGRESS_ALLOW has an entry that is neither a CIDR, an IP address nor a hostname. */
-export class EgressAllowListError extends Error {
+export class EgressAllowListError extends SetupError {
   readonly variable = EGRESS_ALLOW_ENV;
   readonly entry: string;
   readonly reason: string;

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { SetupError } from '../errors.js';
 import { projectRoot } from './project-root.js';
 
 const run = promisify(execFile);
@@ -26,7 +27,7 @@ export type ResolvedBinary =
   | { kind: TemporalBinaryKind; route: Exclude<ResolutionRoute, 'sdk-download'>; command: string; argsPrefix: string[]; detail: string }
   | { kind: TemporalBinaryKind; route: 'sdk-download'; detail: string };
 
-export class TemporalBinaryNotFoundError extends Error {
+export class TemporalBinaryNotFoundError extends SetupError {
   override name = 'TemporalBinaryNotFoundError';
   constructor(readonly kind: TemporalBinaryKind, readonly attempts: string[]) {
     const envVar = kind === 'cli' ? 'TEMPORAL_CLI_PATH' : 'TEMPORAL_TEST_SERVER_PATH';

@@ -8,20 +8,19 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Client } from '@temporalio/client';
 import { Runtime, type Worker } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
-import { createGuardedDispatcher, EgressAllowList, EgressAllowListError, parseEgressAllowList } from '../activities/egress-guard.js';
+import { createGuardedDispatcher, EgressAllowList, parseEgressAllowList } from '../activities/egress-guard.js';
 import { HeraldClient } from '../client/herald-client.js';
 import { hashApiToken } from '../config/api-tokens.js';
 import { describeConfig, loadConfig, type Config } from '../config/config.js';
 import { loadEncryptionKey } from '../config/encryption-key.js';
 import { heraldVersion } from '../embedded/project-root.js';
-import { TemporalBinaryNotFoundError } from '../embedded/temporal-binaries.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, SetupError } from '../errors.js';
 import { createApp } from '../http/create-app.js';
 import { checkHealth } from '../http/health.js';
 import { createIdempotencyStore } from '../http/idempotency.js';
 import { HeraldMetrics } from '../metrics/metrics.js';
 import type { DataEngine } from '../store/data-engine.js';
-import { DatabaseUrlError, openEngine } from '../store/open-engine.js';
+import { openEngine } from '../store/open-engine.js';
 import { createSecretBox } from '../store/secret-box.js';
 import { createWorker } from '../worker/create-worker.js';
 import { ensureRetentionSchedule } from '../worker/retention-schedule.js';
@@ -149,8 +148,7 @@ async function stopRoles(running: Running, logger: Logger): Promise<void> {
 
 /** Errors about the user's setup are explained in one line; anything else is a bug and keeps its stack. */
 function describeStartError(err: unknown): string {
-  const expected = [ConfigError, TemporalBinaryNotFoundError, EgressAllowListError, DatabaseUrlError].some((type) => err instanceof type);
-  return expected ? (err as Error).message : ((err as Error).stack ?? String(err));
+  return err instanceof SetupError ? err.message : ((err as Error).stack ?? String(err));
 }
 
 export async function runHerald(options: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
