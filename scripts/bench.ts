@@ -827,7 +827,7 @@ async function runHerald(env: Env, run: HeraldRun): Promise<PhaseResult> {
 async function startInprocWorker(env: Env, store: DataEngine, taskQueue: string, overrides: Record<string, unknown>) {
   const { NativeConnection } = await import('@temporalio/worker');
   const { createWorker } = await import('../src/worker/create-worker.js');
-  const { createGuardedDispatcher, parseEgressAllowList } = await import('../src/activities/egress-guard.js');
+  const [{ createGuardedDispatcher }, { parseEgressAllowList }] = await Promise.all([import('../src/egress/guarded-dispatcher.js'), import('../src/egress/allow-list.js')]);
   const { pino } = await import('pino');
   const connection = await NativeConnection.connect({ address: env.server.address });
   const worker = await createWorker({

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseEgressAllowList, type EgressAllowList } from '../activities/egress-guard.js';
+import { parseEgressAllowList, type EgressAllowList } from '../egress/allow-list.js';
 import { ConfigError } from '../errors.js';
 import { parseApiTokens, type ApiToken } from './api-tokens.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_SHUTDOWN_GRACE_MS } from './defaults.js';
