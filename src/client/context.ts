@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { DataEngine } from '../store/data-engine.js';
 import type { SecretBox } from '../store/secret-box.js';
-import type { RegistryDeps } from '../store/webhooks.js';
+import type { ValidatedRegistryDeps as RegistryDeps } from './webhook-validation.js';
 import type { DeliveryStarter } from './start-delivery.js';
 
 /** What every part of the client shares. `scope` is the tenant a scoped caller is bound to (undefined = admin). */

@@ -2,10 +2,10 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { z } from 'zod';
 import { ConflictError, EventNotFoundError } from '../errors.js';
 import { findEvent, recordEvent, type StoredEvent } from '../store/events.js';
-import { parseOrThrow, resolveTenant } from '../store/webhooks.js';
 import { fanOutEvent } from '../workflows/fan-out-event.js';
 import type { ClientContext } from './context.js';
-import { EventId, EventTime, EventType, newEventId, payloadJson, TenantId, toEpochMs } from './validation.js';
+import { resolveTenant, TenantId } from './tenant.js';
+import { EventId, EventTime, EventType, newEventId, parseOrThrow, payloadJson, toEpochMs } from './validation.js';
 
 export const PublishInput = z.strictObject({
   /** Defaults to a generated id. Publishing the same id again is the same event. */

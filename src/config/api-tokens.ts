@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.js';
-import { TENANT_ID_PATTERN } from '../store/webhooks.js';
+import { TENANT_ID_PATTERN } from '../client/tenant.js';
 
 /**
  * `HERALD_API_TOKENS`: `token` acts for every tenant (admin), `token:tenantId` only for that tenant. Parsed
