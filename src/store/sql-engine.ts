@@ -26,18 +26,15 @@ import {
   type UpdateOptions,
 } from './data-engine.js';
 import {
-  ObjectRegistry,
   planAggregate,
   planCount,
   planDelete,
   planFind,
   planInsertRows,
   planUpdate,
-  type AggregatePlan,
-  type CompiledObject,
-  type Condition,
-  type WritePlan,
 } from './query-plan.js';
+import { ObjectRegistry, type CompiledObject } from './compiled-object.js';
+import type { AggregatePlan, Condition, WritePlan } from './plan-types.js';
 import type { ColumnDefinition, ObjectDefinition } from './schema.js';
 
 // Tables are defined at run time from `schema.ts`, so Kysely's compile-time table types cannot help here;
