@@ -3,9 +3,9 @@
  * into Conditions, with `$not` pushed down to the leaves so engines only see monotone forms.
  */
 import { StoreValidationError, type Where } from './data-engine.js';
-import { describe, filterValue, isPlain, isPlainObject } from './column-values.js';
+import { describe, filterValue, isPlainObject } from './column-values.js';
 import type { CompiledObject } from './compiled-object.js';
-import type { ComparisonOp, Condition, Scalar } from './plan-types.js';
+import type { Condition } from './plan-types.js';
 import type { ColumnDefinition } from './schema.js';
 
 const RANGE_OPS = { $lt: 'lt', $lte: 'lte', $gt: 'gt', $gte: 'gte' } as const;

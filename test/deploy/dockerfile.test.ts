@@ -2,7 +2,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { argvOf, envOf, isExactlyPinned, loadCompose, service, splitImage } from './compose-model.js';
 import { execForm, parseDockerfile } from './dockerfile-parser.js';
 import { HERALD_SERVICES, repoRoot, REQUIRED_SECRETS, SERVICES } from './herald-stack.js';
