@@ -25,7 +25,7 @@ export function createCliContext(opts: { json: () => boolean; env?: NodeJS.Proce
   let out: Output | undefined;
   const ctx: CliContext = {
     get out() {
-      out ??= createOutput(opts.json(), opts.stdout);
+      out ??= createOutput({ json: opts.json(), write: opts.stdout });
       return out;
     },
     // Read when a command first needs the API, so `--help` works whatever the environment holds.

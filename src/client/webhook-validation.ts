@@ -16,15 +16,12 @@ import { parseOrThrow } from './validation.js';
  */
 
 /** The registry's deps plus the client's URL policy (HERALD_HTTPS_ONLY), which applies before the store sees a URL. */
-export interface ValidatedRegistryDeps extends RegistryDeps {
-  /** Refuse http:// URLs (HERALD_HTTPS_ONLY). */
-  httpsOnly: boolean;
-}
+export interface ValidatedRegistryDeps extends RegistryDeps, UrlPolicy {}
 
-export const DEFAULT_TIMEOUT_MS = 15_000;
+const DEFAULT_TIMEOUT_MS = 15_000;
 export const MIN_TIMEOUT_MS = 1_000;
 export const MAX_TIMEOUT_MS = 300_000;
-export const DEFAULT_ROTATION_GRACE_SECONDS = 24 * 60 * 60;
+const DEFAULT_ROTATION_GRACE_SECONDS = 24 * 60 * 60;
 export const MAX_ROTATION_GRACE_SECONDS = 7 * 24 * 60 * 60;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -76,7 +73,13 @@ export type UpdateWebhookInput = z.input<typeof UpdateWebhookInput>;
 const RotateSecretOptions = z.strictObject({ graceSeconds: z.unknown().optional(), secret: z.string().optional() });
 export type RotateSecretOptions = { graceSeconds?: number; secret?: string };
 
-export function validateWebhookUrl(raw: string, httpsOnly = false): string {
+/** The URL policy that depends on configuration. */
+export interface UrlPolicy {
+  /** Refuse http:// URLs (HERALD_HTTPS_ONLY). */
+  httpsOnly: boolean;
+}
+
+function validateWebhookUrl(raw: string, { httpsOnly }: UrlPolicy): string {
   let url: URL;
   try {
     url = new URL(raw);
@@ -123,10 +126,10 @@ export function newSecret(scheme: SignatureScheme): string {
 }
 
 /** A create request as the registry stores it: defaults applied, tenant resolved, a secret chosen. */
-export function parseNewWebhook(input: CreateWebhookInput, scope: string | undefined, httpsOnly: boolean): NewWebhook {
+export function parseNewWebhook(input: CreateWebhookInput, caller: UrlPolicy & { scope: string | undefined }): NewWebhook {
   const data = parseOrThrow(CreateWebhookInput, input);
-  const tenantId = resolveTenant(scope, data.tenantId);
-  const url = validateWebhookUrl(data.url, httpsOnly);
+  const tenantId = resolveTenant(caller.scope, data.tenantId);
+  const url = validateWebhookUrl(data.url, caller);
   validateHeaders(data.headers);
   const retrySchedule = data.retrySchedule ?? [...DEFAULT_RETRY_SCHEDULE_SECONDS];
   validateSchedule(retrySchedule);
@@ -149,9 +152,9 @@ export function parseNewWebhook(input: CreateWebhookInput, scope: string | undef
 }
 
 /** An update request as the registry applies it: only the fields given, each checked. */
-export function parseWebhookPatch(patch: UpdateWebhookInput, httpsOnly: boolean): WebhookChanges {
+export function parseWebhookPatch(patch: UpdateWebhookInput, policy: UrlPolicy): WebhookChanges {
   const data = parseOrThrow(UpdateWebhookInput, patch);
-  if (data.url !== undefined) data.url = validateWebhookUrl(data.url, httpsOnly);
+  if (data.url !== undefined) data.url = validateWebhookUrl(data.url, policy);
   if (data.headers !== undefined) validateHeaders(data.headers);
   if (data.retrySchedule !== undefined) validateSchedule(data.retrySchedule);
   return data;

@@ -21,7 +21,7 @@ export function webhooksApi(ctx: ClientContext) {
   return {
     async create(input: CreateWebhookInput): Promise<{ webhook: Webhook; secret: string }> {
       const deps = registryDeps(ctx);
-      const webhook = parseNewWebhook(input, ctx.scope, deps.httpsOnly);
+      const webhook = parseNewWebhook(input, { scope: ctx.scope, httpsOnly: deps.httpsOnly });
       return { webhook: await createWebhook(deps, webhook), secret: webhook.secret };
     },
     get: (id: string): Promise<Webhook> => getWebhook(ctx.store, id, ctx.scope),
@@ -31,7 +31,7 @@ export function webhooksApi(ctx: ClientContext) {
     },
     async update(id: string, patch: UpdateWebhookInput): Promise<Webhook> {
       const deps = registryDeps(ctx);
-      return await updateWebhook(deps, id, parseWebhookPatch(patch, deps.httpsOnly), ctx.scope);
+      return await updateWebhook(deps, id, parseWebhookPatch(patch, deps), ctx.scope);
     },
     delete: (id: string): Promise<void> => deleteWebhook(ctx.store, id, ctx.clock(), ctx.scope),
     /** The new secret must suit the webhook's signature scheme, so the webhook is read first. */

@@ -7,7 +7,7 @@ import { TENANT_ID_PATTERN } from '../client/tenant.js';
  * once with the rest of the configuration; only SHA-256 hashes are kept, so the tokens themselves never
  * travel further than this file.
  */
-export const API_TOKENS_VARIABLE = 'HERALD_API_TOKENS';
+const API_TOKENS_VARIABLE = 'HERALD_API_TOKENS';
 /** Tokens are secrets: long enough not to be guessed (e.g. `openssl rand -hex 32`). */
 export const MIN_TOKEN_LENGTH = 16;
 const TOKEN_PATTERN = /^[\x21-\x2b\x2d-\x39\x3b-\x7e]+$/; // printable ASCII without space, ',' and ':'

@@ -121,7 +121,7 @@ const EnvSchema = z.object({
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Every variable Herald reads; a config file may set only these. */
-export const CONFIG_VARIABLES = [...Object.keys(EnvSchema.shape)];
+const CONFIG_VARIABLES = [...Object.keys(EnvSchema.shape)];
 
 /**
  * The optional config file (HERALD_CONFIG_FILE): `KEY=value` lines (like a .env file; `#` comments) or a JSON
@@ -241,7 +241,7 @@ export function loadCliConfig(rawEnv: NodeJS.ProcessEnv = process.env, cwd = pro
 }
 
 /** A database URL with its password replaced, safe to log. */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
 }
 

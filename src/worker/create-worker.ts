@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/create-activities.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS } from '../config/defaults.js';
-import { WORKFLOW_BUNDLE_PATH } from './workflow-bundle.js';
+import { workflowBundlePath } from './workflow-bundle.js';
 
 const MAX_CACHED_WORKFLOWS = 500;
 
@@ -23,7 +23,7 @@ export interface CreateWorkerOptions {
  * `shutdownGraceTime`, then cancels them so Temporal retries them elsewhere.
  */
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
-  const codePath = WORKFLOW_BUNDLE_PATH();
+  const codePath = workflowBundlePath();
   if (!existsSync(codePath)) {
     throw new Error(`the workflow bundle ${codePath} is missing: run \`npm run build\` first`);
   }

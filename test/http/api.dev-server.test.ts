@@ -328,15 +328,15 @@ describe('REST API on the dev server', () => {
 
     // acme's webhook, made with acme's token: the tenant comes from the token.
     const target = hook();
-    const mine = await createWebhook({ url: target.url, eventTypes: ['*'] }, acme());
-    expect(mine.tenantId).toBe('acme');
+    const acmeWebhook = await createWebhook({ url: target.url, eventTypes: ['*'] }, acme());
+    expect(acmeWebhook.tenantId).toBe('acme');
     expect((await acme().post('/v1/webhooks', { url: hook().url, eventTypes: ['*'], tenantId: 'acme' })).status).toBe(201);
     const forbidden = await acme().post('/v1/webhooks', { url: hook().url, eventTypes: ['*'], tenantId: 'globex' });
     expect(forbidden.status).toBe(403);
     expect(forbidden.body.error).toMatchObject({ code: 'forbidden', field: 'tenantId' });
 
     // globex cannot see or touch it.
-    const w = `/v1/webhooks/${mine.id}`;
+    const w = `/v1/webhooks/${acmeWebhook.id}`;
     for (const [method, route, body] of [
       ['get', w],
       ['patch', w, { description: 'x' }],
@@ -351,7 +351,7 @@ describe('REST API on the dev server', () => {
       expect(res.status, `${method} ${route}`).toBe(404);
       expect(res.body.error.code).toBe('not_found');
     }
-    expect((await globex().get('/v1/webhooks')).body.items.map((x: { id: string }) => x.id)).not.toContain(mine.id);
+    expect((await globex().get('/v1/webhooks')).body.items.map((x: { id: string }) => x.id)).not.toContain(acmeWebhook.id);
     expect((await globex().get('/v1/webhooks?tenantId=acme')).status).toBe(403);
 
     // acme's event and delivery.
@@ -359,8 +359,8 @@ describe('REST API on the dev server', () => {
     const published = await acme().post('/v1/events', { id: eventId, type: 'order.created', payload: { n: 1 } });
     expect(published.status).toBe(202);
     expect(published.body.tenantId).toBe('acme');
-    expect(published.body.deliveries.map((x: { webhookId: string }) => x.webhookId)).toContain(mine.id);
-    const id = deliveryId(mine.id, eventId);
+    expect(published.body.deliveries.map((x: { webhookId: string }) => x.webhookId)).toContain(acmeWebhook.id);
+    const id = deliveryId(acmeWebhook.id, eventId);
     await deliveryIn(id, 'success', acme());
     for (const res of [
       await globex().get(`/v1/deliveries/${id}`),
