@@ -41,48 +41,24 @@ export interface Config {
   };
 }
 
-const port = (name: string, fallback: number) =>
+/** An optional number variable: unset or empty is `fallback`; anything else must pass `accepts`. */
+const numberVar = (fallback: number, accepts: (n: number) => boolean, expected: string) =>
   z
     .string()
     .optional()
     .transform((v, ctx) => {
       if (v === undefined || v === '') return fallback;
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 65535) {
-        ctx.addIssue({ code: 'custom', message: `must be a TCP port (1-65535), got "${v}"` });
-        return z.NEVER;
-      }
-      return n;
-    })
-    .describe(name);
-
-const positiveInt = (fallback: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === '') return fallback;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n <= 0) {
-        ctx.addIssue({ code: 'custom', message: `must be a positive integer, got "${v}"` });
+      if (!accepts(n)) {
+        ctx.addIssue({ code: 'custom', message: `must be ${expected}, got "${v}"` });
         return z.NEVER;
       }
       return n;
     });
 
-const nonNegativeNumber = (fallback: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === '') return fallback;
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) {
-        ctx.addIssue({ code: 'custom', message: `must be a number ≥ 0, got "${v}"` });
-        return z.NEVER;
-      }
-      return n;
-    });
+const port = (fallback: number) => numberVar(fallback, (n) => Number.isInteger(n) && n >= 1 && n <= 65535, 'a TCP port (1-65535)');
+const positiveInt = (fallback: number) => numberVar(fallback, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
+const nonNegativeNumber = (fallback: number) => numberVar(fallback, (n) => Number.isFinite(n) && n >= 0, 'a number ≥ 0');
 
 const flag = z
   .string()
@@ -100,11 +76,11 @@ const EnvSchema = z.object({
   HERALD_DATA_DIR: nonEmpty('.herald'),
   TEMPORAL_ADDRESS: z.string().optional().transform((v) => (v?.trim() ? v.trim() : undefined)),
   TEMPORAL_NAMESPACE: nonEmpty('default'),
-  HERALD_TEMPORAL_PORT: port('HERALD_TEMPORAL_PORT', 7233),
-  HERALD_UI_PORT: port('HERALD_UI_PORT', 8233),
+  HERALD_TEMPORAL_PORT: port(7233),
+  HERALD_UI_PORT: port(8233),
   HERALD_TASK_QUEUE: nonEmpty('herald'),
   HERALD_API_HOST: nonEmpty('127.0.0.1'),
-  HERALD_API_PORT: port('HERALD_API_PORT', 3000),
+  HERALD_API_PORT: port(3000),
   HERALD_DATABASE_URL: z.string().optional(),
   HERALD_EGRESS_ALLOW: z.string().optional().transform((v) => v ?? ''),
   HERALD_MAX_PAYLOAD_BYTES: positiveInt(DEFAULT_MAX_PAYLOAD_BYTES),
