@@ -115,6 +115,11 @@ function toWebhook(row: WebhookRow, headerNames: string[]): Webhook {
   };
 }
 
+/** Where-clause of one live (not deleted) webhook, within `tenantId` when given. */
+function liveWebhook(id: string, tenantId: string | undefined, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id, deleted_at: null, ...extra, ...(tenantId !== undefined ? { tenant_id: tenantId } : {}) };
+}
+
 function rowToWebhook(row: WebhookRow): Webhook {
   return toWebhook(row, row.header_names_json ? (JSON.parse(row.header_names_json) as string[]) : []);
 }
@@ -149,7 +154,7 @@ export async function createWebhook(deps: RegistryDeps, webhook: NewWebhook): Pr
 
 /** A live (not deleted) webhook, optionally scoped to a tenant; undefined when there is none. */
 export async function findWebhook(engine: DataEngine, id: string, tenantId?: string): Promise<Webhook | undefined> {
-  const row = await engine.findOne<WebhookRow>(WEBHOOKS, { where: { id, deleted_at: null, ...(tenantId !== undefined ? { tenant_id: tenantId } : {}) } });
+  const row = await engine.findOne<WebhookRow>(WEBHOOKS, { where: liveWebhook(id, tenantId) });
   return row ? rowToWebhook(row) : undefined;
 }
 
@@ -192,7 +197,7 @@ export async function listWebhookPage(
 }
 
 export async function updateWebhook(deps: RegistryDeps, id: string, data: WebhookChanges, tenantId?: string): Promise<Webhook> {
-  const row = await deps.engine.findOne<WebhookRow>(WEBHOOKS, { where: { id, deleted_at: null, ...(tenantId !== undefined ? { tenant_id: tenantId } : {}) } });
+  const row = await deps.engine.findOne<WebhookRow>(WEBHOOKS, { where: liveWebhook(id, tenantId) });
   if (!row) throw new WebhookNotFoundError(id);
   const changes: Partial<WebhookRow> = { updated_at: deps.clock() };
   if (data.url !== undefined) changes.url = data.url;
@@ -215,7 +220,7 @@ export async function updateWebhook(deps: RegistryDeps, id: string, data: Webhoo
  * `webhook-signature`) until `graceSeconds` have passed, so receivers can switch without losing a message.
  */
 export async function rotateWebhookSecret(deps: RegistryDeps, id: string, rotation: { secret: string; graceSeconds: number }, tenantId?: string): Promise<Webhook> {
-  const row = await deps.engine.findOne<WebhookRow>(WEBHOOKS, { where: { id, deleted_at: null, ...(tenantId !== undefined ? { tenant_id: tenantId } : {}) } });
+  const row = await deps.engine.findOne<WebhookRow>(WEBHOOKS, { where: liveWebhook(id, tenantId) });
   if (!row) throw new WebhookNotFoundError(id);
   const now = deps.clock();
   const expiresAt = now + rotation.graceSeconds * 1000;
@@ -244,7 +249,7 @@ export async function disableWebhook(engine: DataEngine, id: string, reason: str
   const changed = await engine.update(
     WEBHOOKS,
     { active: false, disabled_reason: reason, disabled_at: now, updated_at: now },
-    { where: { id, active: true, deleted_at: null, ...(tenantId !== undefined ? { tenant_id: tenantId } : {}) }, multi: false },
+    { where: liveWebhook(id, tenantId, { active: true }), multi: false },
   );
   return changed > 0;
 }
@@ -253,7 +258,7 @@ export async function enableWebhook(engine: DataEngine, id: string, now: number,
   const changed = await engine.update(
     WEBHOOKS,
     { active: true, disabled_reason: null, disabled_at: null, updated_at: now },
-    { where: { id, active: false, deleted_at: null, ...(tenantId !== undefined ? { tenant_id: tenantId } : {}) }, multi: false },
+    { where: liveWebhook(id, tenantId, { active: false }), multi: false },
   );
   return changed > 0;
 }
@@ -263,7 +268,7 @@ export async function deleteWebhook(engine: DataEngine, id: string, now: number,
   const changed = await engine.update(
     WEBHOOKS,
     { deleted_at: now, active: false, updated_at: now },
-    { where: { id, deleted_at: null, ...(tenantId !== undefined ? { tenant_id: tenantId } : {}) }, multi: false },
+    { where: liveWebhook(id, tenantId), multi: false },
   );
   if (!changed) throw new WebhookNotFoundError(id);
 }
