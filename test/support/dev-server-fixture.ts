@@ -7,6 +7,8 @@ import type { ActivityDeps } from '../../src/activities/create-activities.js';
 import { HeraldClient, type HeraldClientOptions } from '../../src/client/herald-client.js';
 import type { DataEngine } from '../../src/store/data-engine.js';
 import { openEngine } from '../../src/store/open-engine.js';
+import { freePort } from '../../src/embedded/child-process.js';
+import type { RunningDevServer } from '../../src/embedded/temporal-dev-server.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { TEST_BOX, testActivityDeps, uniqueId } from './deps.js';
 import { startReceiver, type Receiver, type Responder } from './receiver.js';
@@ -18,7 +20,7 @@ import { startDevTemporal, type TemporalForTests } from './temporal.js';
  * top of a `describe`; it registers the beforeAll/afterAll hooks itself.
  */
 export interface DevServerFixture {
-  readonly temporal: TemporalForTests;
+  readonly temporal: TemporalForTests & { server: RunningDevServer };
   readonly store: DataEngine;
   /** A worker on `taskQueue` (default: a fresh one) over the test activity deps; not running yet. */
   worker(opts?: WorkerRequest): Promise<{ worker: Worker; taskQueue: string }>;
@@ -38,16 +40,17 @@ export interface WorkerRequest {
   overrides?: Partial<WorkerOptions>;
 }
 
-export function useDevServerFixture(name: string): DevServerFixture {
+/** `webUi`: also serve the Temporal Web UI (on a free port; `temporal.server.uiUrl`). */
+export function useDevServerFixture(name: string, opts: { webUi?: boolean } = {}): DevServerFixture {
   let dir = '';
-  let temporal: TemporalForTests | undefined;
+  let temporal: (TemporalForTests & { server: RunningDevServer }) | undefined;
   let store: DataEngine | undefined;
   const receivers: Receiver[] = [];
   const running: { worker: Worker; run: Promise<void> }[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), `herald-${name}-`));
-    temporal = await startDevTemporal();
+    temporal = await startDevTemporal(opts.webUi ? { uiPort: await freePort() } : {});
     store = await openEngine(`sqlite:${path.join(dir, 'herald.db')}`);
   });
 
