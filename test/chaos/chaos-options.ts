@@ -62,3 +62,15 @@ export interface ChaosReport {
     totalMs: number;
   };
 }
+
+/**
+ * The delivery settings both chaos runs share: schedules of seconds so that retries, dead-lettering and the
+ * never-answering probe's timeouts all happen within the run.
+ */
+export const CHAOS_DELIVERY_SETTINGS = {
+  mainSchedule: [0, 1, 2, 3, 5, 5, 5, 5],
+  probeSchedule: [0, 1, 2],
+  timeoutMs: 1_000,
+  failFirstAttemptShare: 0.1,
+  maxWorkerRssMb: 1024,
+} satisfies Partial<ChaosOptions>;
