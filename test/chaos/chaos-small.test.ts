@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runChaos } from './chaos-harness.js';
 import { CHAOS_DELIVERY_SETTINGS } from './chaos-options.js';
+import { printChaosReport } from './chaos-summary.js';
 
 // The CI-sized chaos run inside `npm test`: ~100 deliveries, one kill -9 of the worker, one restart of the
 // Temporal dev server (SQLite file), one receiver outage, and one of each probe. Real processes and servers,
@@ -27,8 +28,7 @@ describe('chaos (small)', () => {
       seed,
       log: (line) => console.log(line),
     });
-    console.log(report.summary);
-    for (const note of report.notes) console.log(`note: ${note}`);
+    printChaosReport(report);
     expect(report.violations).toEqual([]);
     expect(report.stats.lost).toBe(0);
   }, 240_000);

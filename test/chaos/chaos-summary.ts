@@ -70,3 +70,9 @@ export function chaosReport(ctx: RunContext, findings: RunFindings): ChaosReport
     },
   };
 }
+
+/** Prints a finished run's summary and notes for the person reading the test output. */
+export function printChaosReport(report: ChaosReport): void {
+  console.log(report.summary);
+  for (const note of report.notes) console.log(`note: ${note}`);
+}

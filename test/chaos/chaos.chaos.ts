@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runChaos } from './chaos-harness.js';
 import { CHAOS_DELIVERY_SETTINGS } from './chaos-options.js';
+import { printChaosReport } from './chaos-summary.js';
 
 // `npm run test:chaos` (not part of `npm test`): 1,000 deliveries in flight (HERALD_CHAOS_DELIVERIES) through
 // five kill -9s of the worker, a restart of the Temporal dev server, a receiver outage and a delivery-database
@@ -36,8 +37,7 @@ describe('chaos', () => {
       seed,
       log: (line) => console.log(line),
     });
-    console.log(report.summary);
-    for (const note of report.notes) console.log(`note: ${note}`);
+    printChaosReport(report);
     expect(report.violations).toEqual([]);
     expect(report.stats.lost).toBe(0);
   });
