@@ -41,6 +41,11 @@ export class EgressAllowList {
     this.#hostnames = hostnames;
   }
 
+  /** This list and `other`'s entries together (the demo adds its local receiver to the configured list). */
+  including(other: EgressAllowList): EgressAllowList {
+    return new EgressAllowList([...this.entries, ...other.entries]);
+  }
+
   get isEmpty(): boolean {
     return this.entries.length === 0;
   }

@@ -12,7 +12,7 @@ import { HeraldClient } from '../client/herald-client.js';
 import { hashApiToken } from '../config/api-tokens.js';
 import { describeConfig, loadConfig, type Config } from '../config/config.js';
 import { loadEncryptionKey } from '../config/encryption-key.js';
-import { EgressAllowList, parseEgressAllowList } from '../egress/allow-list.js';
+import { parseEgressAllowList } from '../egress/allow-list.js';
 import { createGuardedDispatcher } from '../egress/guarded-dispatcher.js';
 import { heraldVersion } from '../embedded/project-root.js';
 import { ConfigError, SetupError } from '../errors.js';
@@ -61,9 +61,10 @@ async function startRoles(options: RunOptions, config: Config, logger: Logger, r
   mkdirSync(config.dataDir, { recursive: true });
   logger.debug({ config: describeConfig(config) }, 'configuration');
   // Validate everything cheap before starting anything.
-  const egressAllow = new EgressAllowList([...config.egressAllow.entries, ...parseEgressAllowList((options.extraEgressAllow ?? []).join(',')).entries]);
+  const egressAllow = config.egressAllow.including(parseEgressAllowList((options.extraEgressAllow ?? []).join(',')));
   const box = createSecretBox(loadEncryptionKey(config, (line) => logger.info(line)));
   const adminToken = withApi && !config.apiTokens ? ensureLocalAdminToken(config.dataDir) : undefined;
+  // The generated admin token is Herald's own, not configuration: it only needs hashing like a configured one.
   const apiTokens = config.apiTokens ?? (adminToken ? [{ hash: hashApiToken(adminToken.token), tenantId: undefined }] : []);
 
   const store = await openEngine(config.databaseUrl);

@@ -56,4 +56,11 @@ describe('parseEgressAllowList', () => {
       expect(message).toContain(reason);
     }
   });
+
+  it("including() adds another list's entries and keeps its own", () => {
+    const both = parseEgressAllowList('10.0.0.0/8').including(parseEgressAllowList('127.0.0.1'));
+    expect(both.allowsAddress('10.1.2.3')).toBe(true);
+    expect(both.allowsAddress('127.0.0.1')).toBe(true);
+    expect(both.allowsAddress('192.168.0.1')).toBe(false);
+  });
 });
