@@ -158,7 +158,8 @@ export async function runHerald(env: Env, run: HeraldRun): Promise<PhaseResult> 
 export async function startInprocWorker(env: Env, store: DataEngine, taskQueue: string, overrides: Record<string, unknown>) {
   const { NativeConnection } = await import('@temporalio/worker');
   const { createWorker } = await import('../src/worker/create-worker.js');
-  const { createGuardedDispatcher, parseEgressAllowList } = await import('../src/activities/egress-guard.js');
+  const { parseEgressAllowList } = await import('../src/egress/allow-list.js');
+  const { createGuardedDispatcher } = await import('../src/egress/guarded-dispatcher.js');
   const { pino } = await import('pino');
   const connection = await NativeConnection.connect({ address: env.server.address });
   const worker = await createWorker({

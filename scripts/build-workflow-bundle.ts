@@ -6,14 +6,14 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { projectRoot } from '../src/embedded/project-root.js';
-import { WORKFLOW_BUNDLE_PATH } from '../src/worker/workflow-bundle.js';
+import { workflowBundlePath } from '../src/worker/workflow-bundle.js';
 
 async function main(): Promise<void> {
   const workflowsPath = path.join(projectRoot(), 'dist', 'src', 'workflows', 'index.js');
   // Warnings only: webpack's module listing is noise in every build.
   const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
-  writeFileSync(WORKFLOW_BUNDLE_PATH(), code);
-  console.log(`workflow bundle: ${path.relative(projectRoot(), WORKFLOW_BUNDLE_PATH())} (${Math.round(code.length / 1024)} KiB)`);
+  writeFileSync(workflowBundlePath(), code);
+  console.log(`workflow bundle: ${path.relative(projectRoot(), workflowBundlePath())} (${Math.round(code.length / 1024)} KiB)`);
 }
 
 main().catch((err: unknown) => {

@@ -1,5 +1,11 @@
 /**
- * Errors Herald's client throws at its boundary. Each has `name` set and a `code` the HTTP API maps to a
+ * Herald's errors, in two families.
+ *
+ * Setup errors: the machine or configuration Herald was started with cannot work (a bad variable, a missing
+ * Temporal binary, an unusable database URL or key). They derive from SetupError, so the start-up path explains
+ * any of them in one line without a stack, wherever they are thrown.
+ *
+ * Domain errors: what Herald's client throws at its boundary. Each has `name` set and a `code` the HTTP API maps to a
  * status (validation 400, forbidden 403, not_found 404, conflict 409); validation errors name the field and
  * the reason.
  */
@@ -85,5 +91,21 @@ export class DeliveryNotEligibleError extends ConflictError {
     action: string,
   ) {
     super(`delivery ${deliveryId} is ${status}: cannot ${action}`);
+  }
+}
+
+/** The setup is wrong, not the code: shown to the operator as its message alone. */
+export class SetupError extends Error {
+  override name = 'SetupError';
+}
+
+/** A configuration variable is missing or invalid; the message names the variable and the reason. */
+export class ConfigError extends SetupError {
+  override name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    readonly reason: string,
+  ) {
+    super(`invalid configuration: ${variable} ${reason}`);
   }
 }

@@ -5,7 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 
-import { findEgressRefusal } from './egress-guard.js';
+import { findEgressRefusal } from '../egress/egress-refusal.js';
 
 /** Only this much of a response body is kept (for the delivery log); the rest is never read. */
 export const RESPONSE_BODY_LIMIT_BYTES = 16 * 1024;

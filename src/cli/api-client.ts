@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { CliConfig } from '../config/config.js';
+import { API_TOKEN_FILE_NAME } from '../runtime/api-tokens-file.js';
 
 /**
  * The CLI's way in: Herald's REST API at HERALD_URL with HERALD_TOKEN (falling back to the token the embedded
@@ -22,17 +24,17 @@ export interface ApiClientOptions {
   token: string | undefined;
 }
 
-export function apiClientOptions(env: NodeJS.ProcessEnv = process.env): ApiClientOptions {
-  const baseUrl = (env.HERALD_URL?.trim() || `http://127.0.0.1:${env.HERALD_API_PORT?.trim() || '3000'}`).replace(/\/+$/, '');
-  let token = env.HERALD_TOKEN?.trim() || undefined;
+/** Where to send requests and with which token: HERALD_TOKEN, else the admin token file in the data folder. */
+export function apiClientOptions(config: CliConfig): ApiClientOptions {
+  let token = config.token;
   if (!token) {
     try {
-      token = readFileSync(path.resolve(env.HERALD_DATA_DIR?.trim() || '.herald', 'api-token'), 'utf8').trim() || undefined;
+      token = readFileSync(path.join(config.dataDir, API_TOKEN_FILE_NAME), 'utf8').trim() || undefined;
     } catch {
       // No local token file: requests go without one and the API says 401.
     }
   }
-  return { baseUrl, token };
+  return { baseUrl: config.apiUrl, token };
 }
 
 export function createApiClient(options: ApiClientOptions) {

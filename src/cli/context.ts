@@ -1,3 +1,5 @@
+import { loadCliConfig } from '../config/config.js';
+import { ConfigError } from '../errors.js';
 import { ApiError, apiClientOptions, createApiClient, type ApiClient } from './api-client.js';
 import { createOutput, type Output } from './output.js';
 
@@ -23,10 +25,11 @@ export function createCliContext(opts: { json: () => boolean; env?: NodeJS.Proce
   let out: Output | undefined;
   const ctx: CliContext = {
     get out() {
-      out ??= createOutput(opts.json(), opts.stdout);
+      out ??= createOutput({ json: opts.json(), write: opts.stdout });
       return out;
     },
-    api: () => createApiClient(apiClientOptions(opts.env)),
+    // Read when a command first needs the API, so `--help` works whatever the environment holds.
+    api: () => createApiClient(apiClientOptions(loadCliConfig(opts.env))),
     err: (line) => stderr(line + '\n'),
     run:
       (action) =>
@@ -34,7 +37,7 @@ export function createCliContext(opts: { json: () => boolean; env?: NodeJS.Proce
         try {
           await action(...args);
         } catch (err) {
-          if (err instanceof UsageError) {
+          if (err instanceof UsageError || err instanceof ConfigError) {
             ctx.err(`error: ${err.message}`);
             process.exitCode = EXIT_USAGE;
           } else if (err instanceof ApiError) {

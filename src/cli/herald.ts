@@ -10,7 +10,7 @@ import { startDemo } from '../runtime/demo.js';
 import { registerDeliveryCommands } from './commands/deliveries.js';
 import { registerEventCommands } from './commands/events.js';
 import { registerWebhookCommands } from './commands/webhooks.js';
-import { createCliContext, EXIT_USAGE } from './context.js';
+import { createCliContext, EXIT_OK, EXIT_USAGE } from './context.js';
 
 export function buildProgram(): Command {
   const program = new Command('herald')
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version exit 0; everything else commander rejects is bad usage.
-      process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
+      process.exitCode = err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
       return;
     }
     throw err;

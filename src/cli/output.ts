@@ -16,7 +16,8 @@ function cell(value: unknown): string {
   return String(value);
 }
 
-export function createOutput(json: boolean, write: (s: string) => void = (s) => process.stdout.write(s)): Output {
+/** `json`: print JSON for scripts instead of tables; `write`: where output goes (default stdout). */
+export function createOutput({ json, write = (s) => process.stdout.write(s) }: { json: boolean; write?: ((s: string) => void) | undefined }): Output {
   return {
     json,
     print(value) {

@@ -1,8 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { DataEngine } from '../store/data-engine.js';
 import type { SecretBox } from '../store/secret-box.js';
-import type { RegistryDeps } from '../store/webhooks.js';
 import type { DeliveryStarter } from '../delivery/start-delivery.js';
+import type { ValidatedRegistryDeps } from './webhook-validation.js';
 
 /** What every part of the client shares. `scope` is the tenant a scoped caller is bound to (undefined = admin). */
 export interface ClientContext {
@@ -22,7 +22,7 @@ export interface ClientContext {
   scope: string | undefined;
 }
 
-export function registryDeps(ctx: ClientContext): RegistryDeps {
+export function registryDeps(ctx: ClientContext): ValidatedRegistryDeps {
   return { engine: ctx.store, box: ctx.box, clock: ctx.clock, httpsOnly: ctx.httpsOnly };
 }
 

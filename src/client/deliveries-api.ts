@@ -4,13 +4,14 @@ import { DeliveryNotEligibleError, DeliveryNotFoundError, ForbiddenError, Valida
 import { findDelivery, findDeliveryByPair, getDeliveryWithAttempts, listDeliveries, type ListDeliveriesFilter } from '../store/deliveries.js';
 import { findEvent } from '../store/events.js';
 import { DELIVERY_STATUSES } from '../store/schema.js';
-import { findWebhook, parseOrThrow, resolveTenant } from '../store/webhooks.js';
+import { findWebhook } from '../store/webhooks.js';
 import type { deliverWebhookV2 } from '../workflows/deliver-webhook.js';
 import type { DeliverWebhookResult } from '../workflows/messages.js';
 import { starterOf, type ClientContext } from './context.js';
 import { storeEvent } from './events-api.js';
 import { startDelivery, startRedeliveryOfFinished, type StartedDelivery } from '../delivery/start-delivery.js';
-import { EventId, EventTime, EventType, payloadJson, TenantId, toEpochMs } from './validation.js';
+import { resolveTenant, TenantId } from './tenant.js';
+import { EventId, EventTime, EventType, parseOrThrow, payloadJson, toEpochMs } from './validation.js';
 
 export const DeliverInput = z.strictObject({
   webhookId: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters'),

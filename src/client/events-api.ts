@@ -6,11 +6,11 @@ import { startFanOut } from '../delivery/start-delivery.js';
 import { ConflictError, EventNotFoundError } from '../errors.js';
 import { countSkippedDeliveries } from '../store/deliveries.js';
 import { findEvent, markEventFannedOut, recordEvent, type StoredEvent } from '../store/events.js';
-import { parseOrThrow, resolveTenant } from '../store/webhooks.js';
 import type { fanOutEvent } from '../workflows/fan-out-event.js';
 import type { FanOutEventResult } from '../workflows/messages.js';
 import { starterOf, type ClientContext } from './context.js';
-import { EventId, EventTime, EventType, newEventId, payloadJson, TenantId, toEpochMs } from './validation.js';
+import { resolveTenant, TenantId } from './tenant.js';
+import { EventId, EventTime, EventType, newEventId, parseOrThrow, payloadJson, toEpochMs } from './validation.js';
 
 /** Fan-outs up to this many subscribers are started by publish itself; larger ones run the fanOutEvent workflow. */
 export const DEFAULT_DIRECT_FAN_OUT_LIMIT = 100;

@@ -1,13 +1,13 @@
 import type { Client } from '@temporalio/client';
 import type { DataEngine } from '../store/data-engine.js';
 import type { SecretBox } from '../store/secret-box.js';
-import { TENANT_ID_PATTERN } from '../store/webhooks.js';
 import { ValidationError } from '../errors.js';
 import type { ClientContext } from './context.js';
 import { deliveriesApi } from './deliveries-api.js';
 import { DEFAULT_DIRECT_FAN_OUT_LIMIT, eventsApi } from './events-api.js';
 import { recover, recoveryStatus, type RecoverJob, type RecoverOptions, type RecoveryStatus } from './recover.js';
-import { DEFAULT_MAX_PAYLOAD_BYTES } from './validation.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from '../config/defaults.js';
+import { TENANT_ID_PATTERN } from './tenant.js';
 import { webhooksApi } from './webhooks-api.js';
 
 export interface HeraldClientOptions {

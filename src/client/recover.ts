@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { ConflictError, NotFoundError, ValidationError, WebhookNotFoundError } from '../errors.js';
-import { findWebhook, parseOrThrow } from '../store/webhooks.js';
+import { findWebhook } from '../store/webhooks.js';
+import { parseOrThrow } from './validation.js';
 import type { RecoverProgress, RecoverWebhookResult } from '../workflows/messages.js';
 import { recoverProgressQuery } from '../delivery/queries.js';
 import type { recoverWebhook } from '../workflows/recover-webhook.js';

@@ -2,9 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { PayloadTooLargeError, ValidationError } from '../errors.js';
 import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from '../store/event-type-filter.js';
-import { TENANT_ID_PATTERN } from '../store/webhooks.js';
-
-export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
 
 // Printable ASCII without spaces (ids go into headers and workflow ids) and without '.', which Standard
 // Webhooks forbids in the signed id.
@@ -16,8 +13,21 @@ export const EventType = z
   .min(1, 'must not be empty')
   .max(MAX_EVENT_TYPE_LENGTH, `must be at most ${MAX_EVENT_TYPE_LENGTH} characters`)
   .regex(EVENT_TYPE_PATTERN, 'must be dot-separated names of [a-zA-Z0-9_-]');
-export const TenantId = z.string().min(1).max(128).regex(TENANT_ID_PATTERN, 'may hold only letters, digits and _ . : -');
 export const EventTime = z.union([z.date(), z.number().int().nonnegative()]);
+
+/** Throws a ValidationError naming the first bad field (`prefix` + its path) and why. */
+export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, prefix = ''): z.output<T> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+    const path = [...issue.path, ...keys.slice(0, 1)];
+    const field = prefix + (path.length ? path.join('.') : '(input)');
+    const reason = issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.message;
+    throw new ValidationError(field, reason);
+  }
+  return parsed.data;
+}
 
 export function newEventId(): string {
   return `evt_${randomBytes(16).toString('base64url')}`;

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { getWebhook, listWebhooks, createWebhook, deleteWebhook, disableWebhook, enableWebhook, parseOrThrow, rotateWebhookSecret, updateWebhook } from '../store/webhooks.js';
-import type { CreateWebhookInput, UpdateWebhookInput, Webhook } from '../store/webhooks.js';
 import { ValidationError } from '../errors.js';
+import { createWebhook, deleteWebhook, disableWebhook, enableWebhook, getWebhook, listWebhooks, rotateWebhookSecret, updateWebhook, type Webhook } from '../store/webhooks.js';
 import { registryDeps, type ClientContext } from './context.js';
+import { parseOrThrow } from './validation.js';
+import { checkSecret, newSecret, parseNewWebhook, parseRotation, parseWebhookPatch, type CreateWebhookInput, type RotateSecretOptions, type UpdateWebhookInput } from './webhook-validation.js';
 
 /** A bad or misspelt filter is refused (naming the field), never ignored; `limit` and `cursor` are checked by the store. */
 const ListWebhooksInput = z.strictObject({
@@ -12,18 +13,35 @@ const ListWebhooksInput = z.strictObject({
   cursor: z.string().optional(),
 });
 
-/** The webhook registry, scoped to the caller's tenant. Secrets come back only from create and rotate. */
+/**
+ * The webhook registry, scoped to the caller's tenant: input is validated here (webhook-validation.ts), then
+ * stored by src/store/webhooks.ts. Secrets come back only from create and rotate.
+ */
 export function webhooksApi(ctx: ClientContext) {
   return {
-    create: (input: CreateWebhookInput): Promise<{ webhook: Webhook; secret: string }> => createWebhook(registryDeps(ctx), input, ctx.scope),
+    async create(input: CreateWebhookInput): Promise<{ webhook: Webhook; secret: string }> {
+      const deps = registryDeps(ctx);
+      const webhook = parseNewWebhook(input, { scope: ctx.scope, httpsOnly: deps.httpsOnly });
+      return { webhook: await createWebhook(deps, webhook), secret: webhook.secret };
+    },
     get: (id: string): Promise<Webhook> => getWebhook(ctx.store, id, ctx.scope),
     list: async (filter: { tenantId?: string; active?: boolean; limit?: number; cursor?: string } = {}) => {
       parseOrThrow(ListWebhooksInput, filter);
       return await listWebhooks(ctx.store, { ...filter, tenantId: ctx.scope ?? filter.tenantId });
     },
-    update: (id: string, patch: UpdateWebhookInput): Promise<Webhook> => updateWebhook(registryDeps(ctx), id, patch, ctx.scope),
+    async update(id: string, patch: UpdateWebhookInput): Promise<Webhook> {
+      const deps = registryDeps(ctx);
+      return await updateWebhook(deps, id, parseWebhookPatch(patch, deps), ctx.scope);
+    },
     delete: (id: string): Promise<void> => deleteWebhook(ctx.store, id, ctx.clock(), ctx.scope),
-    rotateSecret: (id: string, options: { graceSeconds?: number; secret?: string } = {}) => rotateWebhookSecret(registryDeps(ctx), id, options, ctx.scope),
+    /** The new secret must suit the webhook's signature scheme, so the webhook is read first. */
+    async rotateSecret(id: string, options: RotateSecretOptions = {}): Promise<{ webhook: Webhook; secret: string }> {
+      const { graceSeconds, secret: requested } = parseRotation(options);
+      const { signatureScheme } = await getWebhook(ctx.store, id, ctx.scope);
+      const secret = requested ?? newSecret(signatureScheme);
+      checkSecret(signatureScheme, secret);
+      return { webhook: await rotateWebhookSecret(registryDeps(ctx), id, { secret, graceSeconds }, ctx.scope), secret };
+    },
     /** New deliveries resume; `skipped` ones are sent by `recover`. */
     async enable(id: string): Promise<Webhook> {
       await getWebhook(ctx.store, id, ctx.scope);

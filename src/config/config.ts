@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseEgressAllowList, type EgressAllowList } from '../egress/allow-list.js';
+import { ConfigError } from '../errors.js';
+import { parseApiTokens, type ApiToken } from './api-tokens.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_SHUTDOWN_GRACE_MS } from './defaults.js';
 
 /**
  * Herald's configuration, read once from the environment at each entry point (npm start, the worker, the
@@ -19,15 +23,16 @@ export interface Config {
   apiPort: number;
   databaseUrl: string;
   /** HERALD_EGRESS_ALLOW: targets the SSRF guard lets through although they are not public. */
-  egressAllow: string;
+  egressAllow: EgressAllowList;
   maxPayloadBytes: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** HERALD_SHUTDOWN_GRACE_MS: how long a stopping worker lets running activities finish. */
   shutdownGraceMs: number;
   /** HERALD_ENCRYPTION_KEY (base64, 32 bytes); undefined = the embedded default's key file in the data folder. */
   encryptionKey: string | undefined;
   httpsOnly: boolean;
-  /** HERALD_API_TOKENS: `token` (admin) or `token:tenantId` entries, comma-separated; unset = the local admin token file. */
-  apiTokens: string | undefined;
+  /** HERALD_API_TOKENS, parsed (hashes only); undefined = unset, so the API uses the local admin token file. */
+  apiTokens: readonly ApiToken[] | undefined;
   retention: {
     /** 0 keeps them forever. */
     deliveredMaxAgeMs: number;
@@ -40,55 +45,24 @@ export interface Config {
   refan: { intervalMs: number; olderThanMs: number };
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-  constructor(readonly variable: string, readonly reason: string) {
-    super(`invalid configuration: ${variable} ${reason}`);
-  }
-}
-
-const port = (name: string, fallback: number) =>
+/** An optional number variable: unset or empty is `fallback`; anything else must pass `accepts`. */
+const numberVar = (fallback: number, accepts: (n: number) => boolean, expected: string) =>
   z
     .string()
     .optional()
     .transform((v, ctx) => {
       if (v === undefined || v === '') return fallback;
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 65535) {
-        ctx.addIssue({ code: 'custom', message: `must be a TCP port (1-65535), got "${v}"` });
-        return z.NEVER;
-      }
-      return n;
-    })
-    .describe(name);
-
-const positiveInt = (fallback: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === '') return fallback;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n <= 0) {
-        ctx.addIssue({ code: 'custom', message: `must be a positive integer, got "${v}"` });
+      if (!accepts(n)) {
+        ctx.addIssue({ code: 'custom', message: `must be ${expected}, got "${v}"` });
         return z.NEVER;
       }
       return n;
     });
 
-const nonNegativeNumber = (fallback: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === '') return fallback;
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) {
-        ctx.addIssue({ code: 'custom', message: `must be a number ≥ 0, got "${v}"` });
-        return z.NEVER;
-      }
-      return n;
-    });
+const port = (fallback: number) => numberVar(fallback, (n) => Number.isInteger(n) && n >= 1 && n <= 65535, 'a TCP port (1-65535)');
+const positiveInt = (fallback: number) => numberVar(fallback, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
+const nonNegativeNumber = (fallback: number) => numberVar(fallback, (n) => Number.isFinite(n) && n >= 0, 'a number ≥ 0');
 
 const flag = z
   .string()
@@ -106,16 +80,16 @@ const EnvSchema = z.object({
   HERALD_DATA_DIR: nonEmpty('.herald'),
   TEMPORAL_ADDRESS: z.string().optional().transform((v) => (v?.trim() ? v.trim() : undefined)),
   TEMPORAL_NAMESPACE: nonEmpty('default'),
-  HERALD_TEMPORAL_PORT: port('HERALD_TEMPORAL_PORT', 7233),
-  HERALD_UI_PORT: port('HERALD_UI_PORT', 8233),
+  HERALD_TEMPORAL_PORT: port(7233),
+  HERALD_UI_PORT: port(8233),
   HERALD_TASK_QUEUE: nonEmpty('herald'),
   HERALD_API_HOST: nonEmpty('127.0.0.1'),
-  HERALD_API_PORT: port('HERALD_API_PORT', 3000),
+  HERALD_API_PORT: port(3000),
   HERALD_DATABASE_URL: z.string().optional(),
   HERALD_EGRESS_ALLOW: z.string().optional().transform((v) => v ?? ''),
-  HERALD_MAX_PAYLOAD_BYTES: positiveInt(256 * 1024),
+  HERALD_MAX_PAYLOAD_BYTES: positiveInt(DEFAULT_MAX_PAYLOAD_BYTES),
   HERALD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().transform((v) => v ?? 'info'),
-  HERALD_SHUTDOWN_GRACE_MS: positiveInt(10_000),
+  HERALD_SHUTDOWN_GRACE_MS: positiveInt(DEFAULT_SHUTDOWN_GRACE_MS),
   HERALD_ENCRYPTION_KEY: z.string().optional().transform((v) => (v?.trim() ? v.trim() : undefined)),
   HERALD_HTTPS_ONLY: flag,
   HERALD_API_TOKENS: z.string().optional().transform((v) => (v?.trim() ? v.trim() : undefined)),
@@ -130,7 +104,7 @@ const EnvSchema = z.object({
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Every variable Herald reads; a config file may set only these. */
-export const CONFIG_VARIABLES = [...Object.keys(EnvSchema.shape)];
+const CONFIG_VARIABLES = [...Object.keys(EnvSchema.shape)];
 
 /**
  * The optional config file (HERALD_CONFIG_FILE): `KEY=value` lines (like a .env file; `#` comments) or a JSON
@@ -172,15 +146,24 @@ export function readConfigFile(file: string): Record<string, string> {
   return values;
 }
 
-export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+/** The environment with the optional config file (HERALD_CONFIG_FILE) under it: the environment wins. */
+function withConfigFile(rawEnv: NodeJS.ProcessEnv, cwd: string): NodeJS.ProcessEnv {
   const file = rawEnv.HERALD_CONFIG_FILE?.trim();
-  const env = file ? { ...readConfigFile(path.resolve(cwd, file)), ...definedOnly(rawEnv) } : rawEnv;
-  const parsed = EnvSchema.safeParse(env);
+  return file ? { ...readConfigFile(path.resolve(cwd, file)), ...definedOnly(rawEnv) } : rawEnv;
+}
+
+/** Parses with a schema; the first problem becomes a ConfigError naming its variable. */
+function parseEnv<T extends z.ZodTypeAny>(schema: T, env: NodeJS.ProcessEnv): z.output<T> {
+  const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new ConfigError(String(issue.path[0] ?? '?'), issue.message);
   }
-  const e = parsed.data;
+  return parsed.data as z.output<T>;
+}
+
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const e = parseEnv(EnvSchema, withConfigFile(rawEnv, cwd));
   const dataDir = path.resolve(cwd, e.HERALD_DATA_DIR);
   const databaseUrl = e.HERALD_DATABASE_URL?.trim() || `sqlite:${path.join(dataDir, 'herald.db')}`;
   if (!/^(sqlite:|memory:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
@@ -199,13 +182,13 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, cwd = proces
     apiHost: e.HERALD_API_HOST,
     apiPort: e.HERALD_API_PORT,
     databaseUrl,
-    egressAllow: e.HERALD_EGRESS_ALLOW,
+    egressAllow: parseEgressAllowList(e.HERALD_EGRESS_ALLOW),
     maxPayloadBytes: e.HERALD_MAX_PAYLOAD_BYTES,
     logLevel: e.HERALD_LOG_LEVEL,
     shutdownGraceMs: e.HERALD_SHUTDOWN_GRACE_MS,
     encryptionKey: e.HERALD_ENCRYPTION_KEY,
     httpsOnly: e.HERALD_HTTPS_ONLY,
-    apiTokens: e.HERALD_API_TOKENS,
+    apiTokens: e.HERALD_API_TOKENS === undefined ? undefined : parseApiTokens(e.HERALD_API_TOKENS),
     retention: {
       deliveredMaxAgeMs: Math.round(e.HERALD_RETENTION_DELIVERED_DAYS * DAY_MS),
       deadMaxAgeMs: Math.round(e.HERALD_RETENTION_DEAD_DAYS * DAY_MS),
@@ -216,14 +199,46 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, cwd = proces
   };
 }
 
+/** What the CLI needs to reach a running Herald's REST API. */
+export interface CliConfig {
+  /** HERALD_URL, or the local API on HERALD_API_PORT. */
+  apiUrl: string;
+  /** HERALD_TOKEN; undefined = use the admin token file the embedded default wrote into `dataDir`. */
+  token: string | undefined;
+  dataDir: string;
+}
+
+// The CLI reads the API port and data folder through the same parsers (same defaults, same errors) as the
+// server, but nothing else: a CLI call must not fail over a database URL it never uses.
+const CliEnvSchema = EnvSchema.pick({ HERALD_DATA_DIR: true, HERALD_API_PORT: true }).extend({
+  HERALD_URL: z.string().optional().transform((v) => (v?.trim() ? v.trim() : undefined)),
+  HERALD_TOKEN: z.string().optional().transform((v) => (v?.trim() ? v.trim() : undefined)),
+});
+
+export function loadCliConfig(rawEnv: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): CliConfig {
+  const e = parseEnv(CliEnvSchema, withConfigFile(rawEnv, cwd));
+  return {
+    // The CLI runs beside the API it talks to by default, so loopback whatever HERALD_API_HOST binds.
+    apiUrl: (e.HERALD_URL ?? `http://127.0.0.1:${e.HERALD_API_PORT}`).replace(/\/+$/, ''),
+    token: e.HERALD_TOKEN,
+    dataDir: path.resolve(cwd, e.HERALD_DATA_DIR),
+  };
+}
+
 /** A database URL with its password replaced, safe to log. */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
 }
 
 /** The config as it may appear in logs. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  return { ...config, databaseUrl: redactUrl(config.databaseUrl), encryptionKey: config.encryptionKey ? '***' : undefined, apiTokens: config.apiTokens ? '***' : undefined };
+  return {
+    ...config,
+    databaseUrl: redactUrl(config.databaseUrl),
+    egressAllow: config.egressAllow.entries,
+    encryptionKey: config.encryptionKey ? '***' : undefined,
+    apiTokens: config.apiTokens ? `${config.apiTokens.length} token(s)` : undefined,
+  };
 }
 
 function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {

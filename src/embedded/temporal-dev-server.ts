@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, spawnOwned, type OwnedProcess } from './child-process.js';
+import { freePort, type OwnedProcess } from './child-process.js';
 import { searchAttributeServerArgs } from './register-search-attributes.js';
 import type { ResolvedBinary } from './temporal-binaries.js';
-import { waitForTemporal } from './wait-for-temporal.js';
+import { spawnTemporalServer } from './wait-for-temporal.js';
 
 export interface DevServerOptions {
   /** From `resolveTemporalBinary('cli')`. */
@@ -66,19 +66,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
   }
   const logFile = opts.logFile ?? path.join(os.tmpdir(), `herald-temporal-dev-${process.pid}-${port}.log`);
   mkdirSync(path.dirname(logFile), { recursive: true });
-  const proc = spawnOwned(opts.binary.command, args, { logFile });
-  let alive = true;
-  void proc.exited.then(() => (alive = false));
   const address = `${ip}:${port}`;
-  try {
-    await waitForTemporal(address, {
-      timeoutMs: opts.startTimeoutMs ?? 60_000,
-      isAlive: () => alive,
-      describe: () => `Server log (${logFile}):\n${proc.tail()}`,
-    });
-  } catch (err) {
-    await proc.stop(2_000);
-    throw err;
-  }
+  const proc = await spawnTemporalServer(opts.binary.command, args, { address, logFile, startTimeoutMs: opts.startTimeoutMs });
   return { address, uiUrl, process: proc, stop: () => proc.stop() };
 }

@@ -1,4 +1,5 @@
 import { Connection } from '@temporalio/client';
+import { spawnOwned, type OwnedProcess } from './child-process.js';
 
 /**
  * Waits until a Temporal frontend answers a real RPC. A server binds its port before it can serve, and on a
@@ -29,4 +30,29 @@ export async function waitForTemporal(address: string, opts: { timeoutMs: number
     `the Temporal server at ${address} did not answer within ${opts.timeoutMs} ms (last error: ${(lastError as Error)?.message ?? lastError}).` +
       (opts.describe ? '\n' + opts.describe() : ''),
   );
+}
+
+/**
+ * Spawns a Temporal server binary as a process Herald owns and waits until it serves at `address`; a server
+ * that exits or never answers is stopped, and the error carries the tail of its log.
+ */
+export async function spawnTemporalServer(
+  command: string,
+  args: string[],
+  opts: { address: string; logFile: string; startTimeoutMs?: number | undefined },
+): Promise<OwnedProcess> {
+  const proc = spawnOwned(command, args, { logFile: opts.logFile });
+  let alive = true;
+  void proc.exited.then(() => (alive = false));
+  try {
+    await waitForTemporal(opts.address, {
+      timeoutMs: opts.startTimeoutMs ?? 60_000,
+      isAlive: () => alive,
+      describe: () => `Server log (${opts.logFile}):\n${proc.tail()}`,
+    });
+  } catch (err) {
+    await proc.stop(2_000);
+    throw err;
+  }
+  return proc;
 }

@@ -1,60 +1,17 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { HeraldClient } from '../client/herald-client.js';
-import { ConfigError } from '../config/config.js';
-import { TENANT_ID_PATTERN } from '../store/webhooks.js';
+import { hashApiToken, type ApiToken } from '../config/api-tokens.js';
 import { HttpError } from './errors.js';
 
 /**
- * Bearer-token auth. `HERALD_API_TOKENS` lists the tokens: `token` acts for every tenant (admin),
- * `token:tenantId` only for that tenant, whose id comes from the token and never from a request body.
- * Only SHA-256 hashes are kept, and a presented token is compared with every configured one in constant time.
+ * Bearer-token auth over the tokens parsed from `HERALD_API_TOKENS` (src/config/api-tokens.ts): an admin token
+ * acts for every tenant, a scoped one only for its tenant, whose id comes from the token and never from a
+ * request body. A presented token is compared with every configured one in constant time.
  */
-export const API_TOKENS_VARIABLE = 'HERALD_API_TOKENS';
-/** Tokens are secrets: long enough not to be guessed (e.g. `openssl rand -hex 32`). */
-export const MIN_TOKEN_LENGTH = 16;
-const TOKEN_PATTERN = /^[\x21-\x2b\x2d-\x39\x3b-\x7e]+$/; // printable ASCII without space, ',' and ':'
-
-export interface ApiToken {
-  /** SHA-256 of the token. */
-  hash: Buffer;
-  /** The tenant a scoped token acts for; undefined for an admin token. */
-  tenantId: string | undefined;
-}
 
 /** Who is calling: an admin (every tenant) or one tenant. */
 export type Caller = { kind: 'admin' } | { kind: 'tenant'; tenantId: string };
-
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
-}
-
-/**
- * Parses `HERALD_API_TOKENS` (comma-separated `token` or `token:tenantId`). Empty or unset means no tokens:
- * every `/v1` request is refused with 401. Errors name the variable and the entry's position, never the token.
- */
-export function parseApiTokens(value: string | undefined): ApiToken[] {
-  if (value === undefined || value.trim() === '') return [];
-  const tokens: ApiToken[] = [];
-  const seen = new Set<string>();
-  value.split(',').forEach((raw, index) => {
-    const entry = raw.trim();
-    const where = `entry ${index + 1}`;
-    if (entry === '') throw new ConfigError(API_TOKENS_VARIABLE, `${where} is empty (a stray comma?)`);
-    const colon = entry.indexOf(':');
-    const token = colon === -1 ? entry : entry.slice(0, colon);
-    const tenantId = colon === -1 ? undefined : entry.slice(colon + 1);
-    if (token.length < MIN_TOKEN_LENGTH) throw new ConfigError(API_TOKENS_VARIABLE, `${where}: a token must be at least ${MIN_TOKEN_LENGTH} characters`);
-    if (!TOKEN_PATTERN.test(token)) throw new ConfigError(API_TOKENS_VARIABLE, `${where}: a token may hold only printable ASCII without spaces, commas or colons`);
-    if (tenantId !== undefined && (tenantId === '' || tenantId.length > 128 || !TENANT_ID_PATTERN.test(tenantId))) {
-      throw new ConfigError(API_TOKENS_VARIABLE, `${where}: the tenant id after ':' must be 1–128 letters, digits or _ . : -`);
-    }
-    if (seen.has(token)) throw new ConfigError(API_TOKENS_VARIABLE, `${where}: the same token is listed twice`);
-    seen.add(token);
-    tokens.push({ hash: sha256(token), tenantId });
-  });
-  return tokens;
-}
 
 /**
  * The caller a presented token stands for, or undefined. Hashing first gives equal-length buffers for
@@ -62,7 +19,7 @@ export function parseApiTokens(value: string | undefined): ApiToken[] {
  * which token, or which prefix, was close.
  */
 export function authenticate(tokens: readonly ApiToken[], presented: string): Caller | undefined {
-  const hash = sha256(presented);
+  const hash = hashApiToken(presented);
   let match: ApiToken | undefined;
   for (const token of tokens) {
     if (timingSafeEqual(token.hash, hash) && match === undefined) match = token;

@@ -2,9 +2,10 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { matchedRoutes } from 'hono/route';
 import type { HeraldClient } from '../client/herald-client.js';
+import type { ApiToken } from '../config/api-tokens.js';
 import { heraldVersion } from '../embedded/project-root.js';
 import type { HeraldMetrics } from '../metrics/metrics.js';
-import { bearerAuth, type ApiToken } from './auth.js';
+import { bearerAuth } from './auth.js';
 import { errorRenderer, HttpError, notFoundRenderer, validationError, type ErrorLogger } from './errors.js';
 import type { HealthReport } from './health.js';
 import { idempotency, type IdempotencyStore } from './idempotency.js';
@@ -17,7 +18,7 @@ import { registerRecoveryRoutes } from './routes/recoveries.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 
 /** Largest request body accepted (413 above it), unless the payload limit needs more. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
 /** Room for the rest of a publish body around a payload of the maximum size. */
 const ENVELOPE_ALLOWANCE_BYTES = 64 * 1024;
 
@@ -35,7 +36,7 @@ export interface AppDeps {
   herald: HeraldClient;
   /** `GET /healthz`: asks Temporal and the database. */
   health: () => Promise<HealthReport>;
-  /** `parseApiTokens(HERALD_API_TOKENS)`. No tokens: every `/v1` request is a 401. */
+  /** `config.apiTokens` (parsed HERALD_API_TOKENS). No tokens: every `/v1` request is a 401. */
   tokens: readonly ApiToken[];
   /** `createIdempotencyStore({ engine, box })`: where `Idempotency-Key`s are kept. */
   idempotency: IdempotencyStore;

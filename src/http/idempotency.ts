@@ -23,8 +23,8 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** A request still `in_progress` after this is taken to have died with its process; its key may be reused. */
 export const IN_PROGRESS_TIMEOUT_MS = 60_000;
 /** Expired keys are deleted at most this often, piggybacked on requests. */
-export const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
-export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 const KEY_PATTERN = /^[\x21-\x7e]+$/;
 /** Response headers worth replaying (the body's type and a created resource's location). */
 const KEPT_HEADERS = ['content-type', 'location'];

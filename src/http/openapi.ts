@@ -6,7 +6,7 @@ import type { App } from './routes/common.js';
  * so it lists exactly what the app serves; and `/docs`, a self-contained HTML rendering of it (no scripts,
  * no CDN: Herald runs offline too).
  */
-export const OPENAPI_VERSION = '3.1.0';
+const OPENAPI_VERSION = '3.1.0';
 
 const DESCRIPTION = [
   'Herald delivers webhooks durably: publish an event, and every subscribed webhook gets a signed request (Standard Webhooks), retried on its schedule for days, each attempt logged, failures dead-lettered for redelivery.',
@@ -23,7 +23,7 @@ const TAGS = [
   { name: 'operations', description: 'Health, metrics and this documentation (no token needed).' },
 ];
 
-export const openApiRoute = createRoute({
+const openApiRoute = createRoute({
   tags: ['operations'],
   method: 'get',
   path: '/openapi.json',
@@ -31,7 +31,7 @@ export const openApiRoute = createRoute({
   responses: { 200: { description: 'The document.', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
 });
 
-export const docsRoute = createRoute({
+const docsRoute = createRoute({
   tags: ['operations'],
   method: 'get',
   path: '/docs',
@@ -113,7 +113,7 @@ function operationHtml(path: string, method: string, op: Json): string {
 }
 
 /** The document as one HTML page: an index of routes, each route's parameters, bodies and responses, then the schemas. */
-export function docsHtml(doc: OpenApiDocument): string {
+function docsHtml(doc: OpenApiDocument): string {
   const d = doc as unknown as Json;
   const info = d.info as Json;
   const paths = (d.paths as Record<string, Record<string, Json>>) ?? {};

@@ -12,7 +12,7 @@ export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-export function isoOrNull(ms: number | null): string | null {
+function isoOrNull(ms: number | null): string | null {
   return ms === null ? null : iso(ms);
 }
 
@@ -61,7 +61,7 @@ export function deliveryJson(d: StoredDelivery): z.infer<typeof Delivery> {
   };
 }
 
-export function attemptJson(a: DeliveryAttempt): z.infer<typeof Attempt> {
+function attemptJson(a: DeliveryAttempt): z.infer<typeof Attempt> {
   return {
     attempt: a.attempt,
     at: iso(a.startedAt),

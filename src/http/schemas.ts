@@ -1,10 +1,12 @@
 import { z } from '@hono/zod-openapi';
 import { MAX_RETRY_SCHEDULE_LENGTH } from '../delivery/retry-schedule.js';
-import { EventId as ClientEventId, EventType as ClientEventType, TenantId as ClientTenantId } from '../client/validation.js';
+import { TenantId as ClientTenantId } from '../client/tenant.js';
+import { EventId as ClientEventId, EventType as ClientEventType } from '../client/validation.js';
+import { MAX_ROTATION_GRACE_SECONDS, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS } from '../client/webhook-validation.js';
 import { MAX_LIST_LIMIT } from '../store/deliveries.js';
 import { EVENT_TYPE_FILTER_PATTERN, MAX_EVENT_TYPE_LENGTH } from '../store/event-type-filter.js';
 import { ATTEMPT_OUTCOMES, DELIVERY_STATUSES, EVENT_STATUSES, SIGNATURE_SCHEMES } from '../store/schema.js';
-import { MAX_ROTATION_GRACE_SECONDS, MAX_TIMEOUT_MS, MAX_WEBHOOK_LIST_LIMIT, MIN_TIMEOUT_MS } from '../store/webhooks.js';
+import { MAX_WEBHOOK_LIST_LIMIT } from '../store/webhooks.js';
 
 /**
  * The wire shapes of the REST API, as zod schemas: they validate requests at the edge (400 naming the field)

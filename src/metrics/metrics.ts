@@ -27,8 +27,8 @@ export interface HeraldMetricsOptions {
 }
 
 /** Attempt latency buckets (seconds): webhook receivers answer in milliseconds to the 5-minute timeout. */
-export const ATTEMPT_DURATION_BUCKETS_SECONDS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
-export const HTTP_DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const ATTEMPT_DURATION_BUCKETS_SECONDS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const HTTP_DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /** Outcomes after which the delivery will not be attempted again without an operator. */
 const FINAL_FAILURES: ReadonlySet<AttemptOutcome> = new Set(['dead', 'gone', 'refused']);
@@ -159,7 +159,7 @@ export class HeraldMetrics implements AttemptMetrics {
 }
 
 /** `SELECT status, COUNT(*) … GROUP BY status` through the DataEngine. */
-export async function countByStatus(store: DataEngine): Promise<Map<string, number>> {
+async function countByStatus(store: DataEngine): Promise<Map<string, number>> {
   const rows = await store.aggregate(heraldDeliveries.name, { groupBy: ['status'], aggregations: [{ function: 'count', alias: 'count' }] });
   return new Map(rows.map((r) => [String(r.status), Number(r.count)]));
 }

@@ -15,12 +15,16 @@
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
-import { createGuardedDispatcher, parseEgressAllowList } from '../activities/egress-guard.js';
+import { parseEgressAllowList } from '../egress/allow-list.js';
+import { createGuardedDispatcher } from '../egress/guarded-dispatcher.js';
 import { HeraldClient } from '../client/herald-client.js';
 import { heraldVersion } from '../embedded/project-root.js';
 import type { SecretBox } from '../store/secret-box.js';
 import { HERALD_OBJECTS } from '../store/schema.js';
-import { createWorker, DEFAULT_TASK_QUEUE } from '../worker/create-worker.js';
+import { createWorker } from '../worker/create-worker.js';
+
+/** Herald's task queue when the app names none (HERALD_TASK_QUEUE's default). */
+const DEFAULT_TASK_QUEUE = 'herald';
 import { ensureRefanSchedule } from '../worker/refan-schedule.js';
 import { DataChangePublisher, heraldRealtimeService, type RealtimeServiceLike } from './data-change-publisher.js';
 import { ObjectQLEngine, type ObjectQLLike } from './objectql-engine.js';

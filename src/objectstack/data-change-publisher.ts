@@ -11,7 +11,8 @@
  * schedule (`herald-refan`). A re-fired hook is the same event id: stored and delivered once.
  */
 import type { HeraldClient } from '../client/herald-client.js';
-import { EventId, payloadJson, DEFAULT_MAX_PAYLOAD_BYTES } from '../client/validation.js';
+import { EventId, payloadJson } from '../client/validation.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from '../config/defaults.js';
 import type { DataEngine } from '../store/data-engine.js';
 import { recordEvent } from '../store/events.js';
 import { translateDataEvent, type HeraldDataEvent, type RealtimeEnvelope } from './data-change-events.js';

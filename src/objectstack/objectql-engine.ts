@@ -42,18 +42,9 @@ import {
   type UpdateOptions,
 } from '../store/data-engine.js';
 import { compareValues, MemoryEngine } from '../store/memory-engine.js';
-import {
-  ObjectRegistry,
-  planAggregate,
-  planCount,
-  planDelete,
-  planFind,
-  planInsertRows,
-  planUpdate,
-  type CompiledObject,
-  type Condition,
-  type WritePlan,
-} from '../store/query-plan.js';
+import { ObjectRegistry, type CompiledObject } from '../store/compiled-object.js';
+import type { Condition, WritePlan } from '../store/plan-types.js';
+import { planAggregate, planCount, planDelete, planFind, planInsertRows, planUpdate } from '../store/query-plan.js';
 import { HERALD_OBJECTS, type ColumnDefinition, type ObjectDefinition } from '../store/schema.js';
 import { DEFAULT_OBJECT_NAMES, HERALD_PACKAGE_ID, toObjectStackSchema } from './objectql-schema.js';
 

@@ -8,19 +8,20 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Client } from '@temporalio/client';
 import { Runtime, type Worker } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
-import { createGuardedDispatcher, EgressAllowListError, parseEgressAllowList } from '../activities/egress-guard.js';
 import { HeraldClient } from '../client/herald-client.js';
-import { ConfigError, describeConfig, loadConfig, type Config } from '../config/config.js';
+import { hashApiToken } from '../config/api-tokens.js';
+import { describeConfig, loadConfig, type Config } from '../config/config.js';
 import { loadEncryptionKey } from '../config/encryption-key.js';
+import { parseEgressAllowList } from '../egress/allow-list.js';
+import { createGuardedDispatcher } from '../egress/guarded-dispatcher.js';
 import { heraldVersion } from '../embedded/project-root.js';
-import { TemporalBinaryNotFoundError } from '../embedded/temporal-binaries.js';
-import { parseApiTokens } from '../http/auth.js';
+import { ConfigError, SetupError } from '../errors.js';
 import { createApp } from '../http/create-app.js';
 import { checkHealth } from '../http/health.js';
 import { createIdempotencyStore } from '../http/idempotency.js';
 import { HeraldMetrics } from '../metrics/metrics.js';
 import type { DataEngine } from '../store/data-engine.js';
-import { DatabaseUrlError, openEngine } from '../store/open-engine.js';
+import { openEngine } from '../store/open-engine.js';
 import { createSecretBox } from '../store/secret-box.js';
 import { backfillSubscriptions } from '../store/subscriptions.js';
 import { createWorker } from '../worker/create-worker.js';
@@ -34,14 +35,17 @@ function say(line: string): void {
   process.stdout.write(line + '\n');
 }
 
-/** Ctrl-C must stop everything within this, whatever hangs. */
-const HARD_STOP_MS = 15_000;
+/**
+ * Ctrl-C must stop everything within the worker's shutdown grace plus this, whatever hangs: time for the API
+ * and the Temporal server to close after the worker has drained (15 s in all with the default grace).
+ */
+const HARD_STOP_MARGIN_MS = 5_000;
 
 export interface RunOptions {
   role: 'start' | 'worker' | 'api';
   /** Runs once everything is ready (the demo publishes sample events here). */
   afterReady?: (ctx: { herald: HeraldClient; config: Config; logger: Logger; say: (line: string) => void }) => Promise<void>;
-  /** Lets the demo's local receiver through the SSRF guard. */
+  /** Lets the demo's local receiver through the SSRF guard (HERALD_EGRESS_ALLOW syntax). */
   extraEgressAllow?: string[];
 }
 
@@ -59,10 +63,11 @@ async function startRoles(options: RunOptions, config: Config, logger: Logger, r
   mkdirSync(config.dataDir, { recursive: true });
   logger.debug({ config: describeConfig(config) }, 'configuration');
   // Validate everything cheap before starting anything.
-  const egressAllow = parseEgressAllowList([config.egressAllow, ...(options.extraEgressAllow ?? [])].filter(Boolean).join(','));
+  const egressAllow = config.egressAllow.including(parseEgressAllowList((options.extraEgressAllow ?? []).join(',')));
   const box = createSecretBox(loadEncryptionKey(config, (line) => logger.info(line)));
   const adminToken = withApi && !config.apiTokens ? ensureLocalAdminToken(config.dataDir) : undefined;
-  const apiTokens = withApi ? parseApiTokens(config.apiTokens ?? adminToken?.token) : [];
+  // The generated admin token is Herald's own, not configuration: it only needs hashing like a configured one.
+  const apiTokens = config.apiTokens ?? (adminToken ? [{ hash: hashApiToken(adminToken.token), tenantId: undefined }] : []);
 
   const store = await openEngine(config.databaseUrl);
   running.store = store;
@@ -94,6 +99,7 @@ async function startRoles(options: RunOptions, config: Config, logger: Logger, r
       connection: nativeConnection,
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
+      shutdownGraceMs: config.shutdownGraceMs,
       deps: {
         store,
         box,
@@ -162,8 +168,7 @@ async function stopRoles(running: Running, logger: Logger): Promise<void> {
 
 /** Errors about the user's setup are explained in one line; anything else is a bug and keeps its stack. */
 function describeStartError(err: unknown): string {
-  const expected = [ConfigError, TemporalBinaryNotFoundError, EgressAllowListError, DatabaseUrlError].some((type) => err instanceof type);
-  return expected ? (err as Error).message : ((err as Error).stack ?? String(err));
+  return err instanceof SetupError ? err.message : ((err as Error).stack ?? String(err));
 }
 
 export async function runHerald(options: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -200,10 +205,11 @@ export async function runHerald(options: RunOptions, env: NodeJS.ProcessEnv = pr
     if (stopping) return;
     stopping = true;
     say(`${signal} received: stopping Herald …`);
+    const hardStopMs = config.shutdownGraceMs + HARD_STOP_MARGIN_MS;
     const hard = setTimeout(() => {
-      logger.error(`did not stop within ${HARD_STOP_MS} ms; exiting`);
+      logger.error(`did not stop within ${hardStopMs} ms; exiting`);
       process.exit(1);
-    }, HARD_STOP_MS);
+    }, hardStopMs);
     hard.unref();
     stopRoles(running, logger).then(
       () => {

@@ -3,11 +3,12 @@ import { Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { ConfigError, type Config } from '../config/config.js';
+import type { Config } from '../config/config.js';
 import { portAcceptsConnections } from '../embedded/child-process.js';
 import { registerSearchAttributes } from '../embedded/register-search-attributes.js';
 import { describeResolution, resolveTemporalBinary } from '../embedded/temporal-binaries.js';
 import { startDevServer, type RunningDevServer } from '../embedded/temporal-dev-server.js';
+import { ConfigError } from '../errors.js';
 
 export interface TemporalConnections {
   address: string;

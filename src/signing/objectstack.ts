@@ -5,7 +5,7 @@ import { createHmac } from 'node:crypto';
 
 import { InvalidSecretError } from './standard-webhooks.js';
 
-export const OBJECTSTACK_SIGNATURE_PREFIX = 'sha256=';
+const OBJECTSTACK_SIGNATURE_PREFIX = 'sha256=';
 
 /**
  * `sha256=<hex HMAC-SHA256(secret, body)>`, byte-for-byte what the ObjectStack outbox sends in

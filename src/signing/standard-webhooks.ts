@@ -6,8 +6,8 @@ import { createHmac, randomBytes } from 'node:crypto';
 export const SECRET_PREFIX = 'whsec_';
 export const MIN_SECRET_BYTES = 24;
 export const MAX_SECRET_BYTES = 64;
-export const DEFAULT_SECRET_BYTES = 32;
-export const SIGNATURE_VERSION = 'v1';
+const DEFAULT_SECRET_BYTES = 32;
+const SIGNATURE_VERSION = 'v1';
 
 export type InvalidSecretReason = 'missing-prefix' | 'not-base64' | 'too-short' | 'too-long' | 'empty';
 

@@ -17,19 +17,15 @@ import {
   type UpdateOptions,
 } from './data-engine.js';
 import {
-  ObjectRegistry,
   planAggregate,
   planCount,
   planDelete,
   planFind,
   planInsertRows,
   planUpdate,
-  type CompiledObject,
-  type Condition,
-  type OrderKey,
-  type Scalar,
-  type WritePlan,
 } from './query-plan.js';
+import { ObjectRegistry, type CompiledObject } from './compiled-object.js';
+import type { Condition, OrderKey, Scalar, WritePlan } from './plan-types.js';
 import { HERALD_OBJECTS, type ObjectDefinition } from './schema.js';
 
 interface UniqueIndex {

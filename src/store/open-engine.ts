@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { SetupError } from '../errors.js';
 import type { DataEngine } from './data-engine.js';
 import { MemoryEngine } from './memory-engine.js';
 import { PostgresEngine } from './postgres-engine.js';
@@ -20,7 +21,7 @@ export interface OpenEngineOptions {
 }
 
 /** The database URL cannot be used: names the setting and the reason, never the password. */
-export class DatabaseUrlError extends Error {
+export class DatabaseUrlError extends SetupError {
   override name = 'DatabaseUrlError';
   constructor(
     readonly setting: string,

@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql, type CompiledQuery } from 'kysely';
 import { type AnyKysely, type SqlDataType, SqlEngine, primaryKeyName, uniqueKeyName } from './sql-engine.js';
-import type { CompiledObject } from './query-plan.js';
+import type { CompiledObject } from './compiled-object.js';
 import { HERALD_OBJECTS, type ColumnDefinition, type ObjectDefinition } from './schema.js';
 
 export interface PostgresEngineOptions {

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { SetupError } from '../errors.js';
 
 /**
  * Encryption at rest for webhook secrets and custom headers: AES-256-GCM with a random 96-bit nonce per
@@ -8,7 +9,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 export const ENCRYPTION_KEY_BYTES = 32;
 const VERSION = 'v1';
 
-export class EncryptionKeyError extends Error {
+export class EncryptionKeyError extends SetupError {
   override name = 'EncryptionKeyError';
   constructor(readonly variable: string, reason: string) {
     super(`${variable} ${reason}`);

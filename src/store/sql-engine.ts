@@ -26,18 +26,15 @@ import {
   type UpdateOptions,
 } from './data-engine.js';
 import {
-  ObjectRegistry,
   planAggregate,
   planCount,
   planDelete,
   planFind,
   planInsertRows,
   planUpdate,
-  type AggregatePlan,
-  type CompiledObject,
-  type Condition,
-  type WritePlan,
 } from './query-plan.js';
+import { ObjectRegistry, type CompiledObject } from './compiled-object.js';
+import type { AggregatePlan, Condition, WritePlan } from './plan-types.js';
 import type { ColumnDefinition, ObjectDefinition } from './schema.js';
 
 // Tables are defined at run time from `schema.ts`, so Kysely's compile-time table types cannot help here;
@@ -59,7 +56,7 @@ const COMPARISON_SQL = {
 } as const;
 
 /** Postgres truncates identifiers at 63 bytes; keep generated names under that and still unique. */
-export function sqlName(parts: readonly string[], suffix: string): string {
+function sqlName(parts: readonly string[], suffix: string): string {
   const name = `${parts.join('_')}_${suffix}`;
   if (name.length <= 63) return name;
   let hash = 0;
@@ -75,7 +72,7 @@ export function uniqueKeyName(object: CompiledObject, columns: readonly string[]
   return sqlName([object.name, ...columns], 'key');
 }
 
-export function indexName(object: CompiledObject, columns: readonly string[]): string {
+function indexName(object: CompiledObject, columns: readonly string[]): string {
   return sqlName([object.name, ...columns], 'idx');
 }
 

@@ -10,7 +10,7 @@
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, type CompiledQuery } from 'kysely';
 import { type AnyKysely, type SqlDataType, SqlEngine } from './sql-engine.js';
-import type { CompiledObject } from './query-plan.js';
+import type { CompiledObject } from './compiled-object.js';
 import { HERALD_OBJECTS, type ColumnDefinition, type ObjectDefinition } from './schema.js';
 
 export interface SqliteEngineOptions {

@@ -1,15 +1,17 @@
 import { existsSync } from 'node:fs';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/create-activities.js';
-import { WORKFLOW_BUNDLE_PATH } from './workflow-bundle.js';
+import { DEFAULT_SHUTDOWN_GRACE_MS } from '../config/defaults.js';
+import { workflowBundlePath } from './workflow-bundle.js';
 
-export const DEFAULT_TASK_QUEUE = 'herald';
-export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
+const MAX_CACHED_WORKFLOWS = 100;
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
   namespace: string;
-  taskQueue?: string;
+  taskQueue: string;
+  /** HERALD_SHUTDOWN_GRACE_MS: how long `shutdown()` lets running activities finish before cancelling them. */
+  shutdownGraceMs?: number;
   deps: ActivityDeps;
   /** Extra worker options (tests force replay with maxCachedWorkflows: 0, tune concurrency…). */
   overrides?: Partial<WorkerOptions>;
@@ -21,21 +23,21 @@ export interface CreateWorkerOptions {
  * `shutdownGraceTime`, then cancels them so Temporal retries them elsewhere.
  */
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
-  const codePath = WORKFLOW_BUNDLE_PATH();
+  const codePath = workflowBundlePath();
   if (!existsSync(codePath)) {
     throw new Error(`the workflow bundle ${codePath} is missing: run \`npm run build\` first`);
   }
   return await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
-    taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
+    taskQueue: opts.taskQueue,
     workflowBundle: { codePath },
     activities: createActivities(opts.deps),
-    shutdownGraceTime: '10 seconds',
+    shutdownGraceTime: opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
     // The SDK sizes the cache from the heap (thousands of workflows); with thousands of deliveries waiting for
     // retries that kept the worker above 1 GiB (bench). A healthy delivery finishes in its first workflow task,
     // and a retrying one wakes rarely and replays a history of a dozen events, so a small cache costs little.
-    maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS,
+    maxCachedWorkflows: MAX_CACHED_WORKFLOWS,
     ...opts.overrides,
   });
 }

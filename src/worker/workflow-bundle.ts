@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { projectRoot } from '../embedded/project-root.js';
 
-/** The prebuilt workflow bundle `npm run build` writes (git-ignored). */
-export const WORKFLOW_BUNDLE_PATH = (): string => path.join(projectRoot(), 'dist', 'workflow-bundle.js');
+/** Where `npm run build` writes the prebuilt workflow bundle (git-ignored), resolved from the project root. */
+export function workflowBundlePath(): string {
+  return path.join(projectRoot(), 'dist', 'workflow-bundle.js');
+}

@@ -3,13 +3,14 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import type { Dispatcher } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { createGuardedDispatcher, parseEgressAllowList } from '../../src/activities/egress-guard.js';
+import { parseEgressAllowList } from '../../src/egress/allow-list.js';
+import { createGuardedDispatcher } from '../../src/egress/guarded-dispatcher.js';
 import { HttpAttemptError, RESPONSE_BODY_LIMIT_BYTES, performHttpAttempt } from '../../src/activities/http-attempt.js';
 import type { HttpAttemptInput } from '../../src/activities/http-attempt.js';
 import { buildSignedRequest } from '../../src/signing/build-request.js';
 import { generateSecret } from '../../src/signing/standard-webhooks.js';
-import { startLoopbackReceiver } from './loopback-receiver.js';
-import type { LoopbackReceiver, ReceiverHandler } from './loopback-receiver.js';
+import { startLoopbackReceiver } from '../support/loopback-receiver.js';
+import type { LoopbackReceiver, ReceiverHandler } from '../support/loopback-receiver.js';
 
 let dispatcher: Dispatcher;
 const receivers: LoopbackReceiver[] = [];

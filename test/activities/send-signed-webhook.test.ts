@@ -10,6 +10,7 @@ import type { DataEngine } from '../../src/store/data-engine.js';
 import { findDelivery, getDeliveryWithAttempts } from '../../src/store/deliveries.js';
 import { recordEvent } from '../../src/store/events.js';
 import { openEngine } from '../../src/store/open-engine.js';
+import { parseNewWebhook } from '../../src/client/webhook-validation.js';
 import { createWebhook, findWebhook } from '../../src/store/webhooks.js';
 import type { AttemptFailureDetails, FirstAttemptInput, SendSignedWebhookInput } from '../../src/workflows/messages.js';
 import { TEST_BOX, testActivityDeps, uniqueId } from '../support/deps.js';
@@ -34,7 +35,9 @@ describe('sendSignedWebhook and deliverFirstAttempt decide', () => {
   });
 
   async function delivery(schedule = [0, 5, 300]) {
-    const { webhook, secret } = await createWebhook({ engine: store, box: TEST_BOX, clock: Date.now }, { url: receiver.url, retrySchedule: schedule, retryJitter: 0 });
+    const input0 = parseNewWebhook({ url: receiver.url, retrySchedule: schedule, retryJitter: 0 }, { httpsOnly: false, scope: undefined });
+    const webhook = await createWebhook({ engine: store, box: TEST_BOX, clock: Date.now }, input0);
+    const secret = input0.secret;
     const eventId = uniqueId('evt_');
     await recordEvent(store, { tenantId: 'default', eventId, eventType: 'order.created', eventTimeMs: 1_700_000_000_000, payloadJson: '{"id":1}' });
     const input: FirstAttemptInput = {

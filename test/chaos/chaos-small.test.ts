@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runChaos } from './chaos-harness.js';
+import { CHAOS_DELIVERY_SETTINGS } from './chaos-options.js';
+import { printChaosReport } from './chaos-summary.js';
 
 // The CI-sized chaos run inside `npm test`: ~100 deliveries, one kill -9 of the worker, one restart of the
 // Temporal dev server (SQLite file), one receiver outage, and one of each probe. Real processes and servers,
@@ -21,17 +23,12 @@ describe('chaos (small)', () => {
       databaseOutage: null,
       database: 'sqlite',
       probes: { silent: 1, huge: 1, redirect: 1, refused: 1 },
-      mainSchedule: [0, 1, 2, 3, 5, 5, 5, 5],
-      probeSchedule: [0, 1, 2],
-      timeoutMs: 1_000,
-      failFirstAttemptShare: 0.1,
+      ...CHAOS_DELIVERY_SETTINGS,
       drainTimeoutMs: 120_000,
-      maxWorkerRssMb: 1024,
       seed,
       log: (line) => console.log(line),
     });
-    console.log(report.summary);
-    for (const note of report.notes) console.log(`note: ${note}`);
+    printChaosReport(report);
     expect(report.violations).toEqual([]);
     expect(report.stats.lost).toBe(0);
   }, 240_000);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runChaos } from './chaos-harness.js';
+import { CHAOS_DELIVERY_SETTINGS } from './chaos-options.js';
+import { printChaosReport } from './chaos-summary.js';
 
 // `npm run test:chaos` (not part of `npm test`): 1,000 deliveries in flight (HERALD_CHAOS_DELIVERIES) through
 // five kill -9s of the worker, a restart of the Temporal dev server, a receiver outage and a delivery-database
@@ -30,17 +32,12 @@ describe('chaos', () => {
       databaseOutage: { from: windowMs * 0.7, to: windowMs * 0.85, downMs: 5_000 },
       database,
       probes: { silent: 3, huge: 3, redirect: 3, refused: 2 },
-      mainSchedule: [0, 1, 2, 3, 5, 5, 5, 5],
-      probeSchedule: [0, 1, 2],
-      timeoutMs: 1_000,
-      failFirstAttemptShare: 0.1,
+      ...CHAOS_DELIVERY_SETTINGS,
       drainTimeoutMs: 300_000,
-      maxWorkerRssMb: 1024,
       seed,
       log: (line) => console.log(line),
     });
-    console.log(report.summary);
-    for (const note of report.notes) console.log(`note: ${note}`);
+    printChaosReport(report);
     expect(report.violations).toEqual([]);
     expect(report.stats.lost).toBe(0);
   });

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from '../../src/embedded/child-process.js';
+import { killQuietly, stopCluster } from '../support/postgres.js';
 
 export interface RestartablePostgres {
   /** Connection string of the (empty) database the run uses. */
@@ -92,14 +93,7 @@ export async function startRestartablePostgres(): Promise<RestartablePostgres> {
 
   let destroyed = false;
   const onExit = () => {
-    const pid = postmasterPid();
-    if (pid !== undefined) {
-      try {
-        process.kill(pid, 'SIGQUIT');
-      } catch {
-        // gone
-      }
-    }
+    killQuietly(postmasterPid(), 'SIGQUIT');
     rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', onExit);
@@ -107,19 +101,7 @@ export async function startRestartablePostgres(): Promise<RestartablePostgres> {
   const destroy = async () => {
     if (destroyed) return;
     destroyed = true;
-    try {
-      await cluster.stop();
-    } finally {
-      process.removeListener('exit', onExit);
-      if (watchdog.pid !== undefined) {
-        try {
-          process.kill(watchdog.pid);
-        } catch {
-          // gone
-        }
-      }
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await stopCluster(cluster, { onExit, watchdogPid: watchdog.pid, dir });
   };
 
   try {

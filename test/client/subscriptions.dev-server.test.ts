@@ -1,60 +1,24 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { WebhookVerificationError } from 'standardwebhooks';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HeraldClient } from '../../src/client/herald-client.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import { DeliveryNotFoundError, ForbiddenError, WebhookNotFoundError } from '../../src/errors.js';
-import type { DataEngine } from '../../src/store/data-engine.js';
-import { openEngine } from '../../src/store/open-engine.js';
-import { createWorker } from '../../src/worker/create-worker.js';
 import { eventually, verifyStandard } from '../support/delivery-checks.js';
-import { testActivityDeps, uniqueId, TEST_BOX } from '../support/deps.js';
-import { startReceiver, type Receiver } from '../support/receiver.js';
-import { startDevTemporal, type TemporalForTests } from '../support/temporal.js';
+import { uniqueId } from '../support/deps.js';
+import { useDevServerFixture } from '../support/dev-server-fixture.js';
 
 // The subscription features of the client on the real dev server, with real HTTP to loopback receivers and a
 // SQLite delivery table: secret rotation, tenant isolation, and disabled webhook → skipped → enable → recover.
 
 describe('subscriptions through the client on the dev server', () => {
-  let temporal: TemporalForTests;
-  let store: DataEngine;
-  let dir: string;
-  const receivers: Receiver[] = [];
+  const dev = useDevServerFixture('subscriptions');
 
-  beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'herald-subscriptions-'));
-    temporal = await startDevTemporal();
-    store = await openEngine(`sqlite:${path.join(dir, 'herald.db')}`);
-  });
+  afterEach(() => dev.closeReceivers());
 
-  afterEach(async () => {
-    await Promise.all(receivers.splice(0).map((r) => r.close()));
-  });
-
-  afterAll(async () => {
-    await store?.close();
-    await temporal?.teardown();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function receiver(): Promise<Receiver> {
-    const r = await startReceiver();
-    receivers.push(r);
-    return r;
-  }
+  const receiver = () => dev.receiver();
 
   /** A fresh task queue with its worker and admin client; `clock` is shared by both (tests may move it). */
   async function setup(clock: () => number = Date.now) {
-    const taskQueue = uniqueId('tq-');
-    const worker = await createWorker({
-      connection: temporal.env.nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      deps: testActivityDeps(store, { temporal: temporal.env.client, taskQueue, clock }),
-    });
-    const herald = new HeraldClient({ temporal: temporal.env.client, store, box: TEST_BOX, taskQueue, clock });
-    return { herald, worker };
+    const { worker, taskQueue } = await dev.worker({ deps: { clock } });
+    return { herald: dev.client({ taskQueue, clock }), worker };
   }
 
   function signaturesOf(request: { headers: Record<string, unknown> }): string[] {
@@ -206,7 +170,7 @@ describe('subscriptions through the client on the dev server', () => {
       await new Promise((r) => setTimeout(r, 1_000));
       expect(rxB.requests).toHaveLength(bRequestsBefore);
       expect((await b.deliveries.list({ eventId: aEvent })).items).toEqual([]);
-      expect(await store.count('herald_deliveries', { where: { event_id: aEvent } })).toBe(1);
+      expect(await dev.store.count('herald_deliveries', { where: { event_id: aEvent } })).toBe(1);
 
       // Event ids are per tenant: B may publish the same id with another payload; it is B's own event.
       expect(await b.events.publish({ id: aEvent, type: 'order.created', payload: { tenant: 'b' } })).toMatchObject({ tenantId: 'b', created: true });

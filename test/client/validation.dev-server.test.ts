@@ -1,15 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HeraldClient } from '../../src/client/herald-client.js';
-import { ConflictError, ValidationError, PayloadTooLargeError } from '../../src/errors.js';
-import type { DataEngine } from '../../src/store/data-engine.js';
-import { openEngine } from '../../src/store/open-engine.js';
+import { describe, expect, it } from 'vitest';
+import { ConflictError, PayloadTooLargeError, ValidationError } from '../../src/errors.js';
 import { HERALD_OBJECTS } from '../../src/store/schema.js';
 import { eventually } from '../support/delivery-checks.js';
-import { uniqueId, TEST_BOX } from '../support/deps.js';
-import { startDevTemporal, type TemporalForTests } from '../support/temporal.js';
+import { uniqueId } from '../support/deps.js';
+import { useDevServerFixture } from '../support/dev-server-fixture.js';
 
 // Bad input at every client function: a ValidationError naming the field, nothing written to any table (every
 // row compared before and after) and no workflow started. The client's task queue has no worker, so anything
@@ -19,38 +13,24 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const URL_OK = 'http://127.0.0.1:9/hook';
 
 describe('bad input through the client', () => {
-  let temporal: TemporalForTests;
-  let store: DataEngine;
-  let dir: string;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'herald-validation-'));
-    temporal = await startDevTemporal();
-    store = await openEngine(`sqlite:${path.join(dir, 'herald.db')}`);
-  });
-
-  afterAll(async () => {
-    await store?.close();
-    await temporal?.teardown();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const dev = useDevServerFixture('validation');
 
   /** Every row of every table Herald has. */
   async function snapshot() {
     const tables: Record<string, unknown[]> = {};
-    for (const object of HERALD_OBJECTS) tables[object.name] = await store.find(object.name, { orderBy: [{ field: object.primaryKey, order: 'asc' }] });
+    for (const object of HERALD_OBJECTS) tables[object.name] = await dev.store.find(object.name, { orderBy: [{ field: object.primaryKey, order: 'asc' }] });
     return tables;
   }
 
   it('every client function refuses bad input with a ValidationError naming the field; nothing is written or started', async () => {
     const taskQueue = uniqueId('tq-');
-    const herald = new HeraldClient({ temporal: temporal.env.client, store, box: TEST_BOX, taskQueue, maxPayloadBytes: 1024 });
+    const herald = dev.client({ taskQueue, maxPayloadBytes: 1024 });
     const tenantId = uniqueId('t-');
     const { webhook } = await herald.webhooks.create({ tenantId, url: URL_OK, eventTypes: ['order.*'] });
     const { webhook: disabled } = await herald.webhooks.create({ tenantId, url: URL_OK });
     await herald.webhooks.disable(disabled.id);
 
-    const started = async () => (await temporal.env.client.workflow.count(`TaskQueue = '${taskQueue}'`)).count;
+    const started = async () => (await dev.temporal.env.client.workflow.count(`TaskQueue = '${taskQueue}'`)).count;
     let checked = 0;
     /** `call` must fail with ValidationError(field) and change no row. */
     async function refused(call: () => Promise<unknown>, field: string) {
@@ -92,7 +72,7 @@ describe('bad input through the client', () => {
     await refused(() => publish({ fanOut: { pages: 2 } }), 'fanOut.pages');
     await refused(() => herald.events.publish(null as never), '(input)');
     // The default limit (256 KiB) applies too.
-    const defaultLimits = new HeraldClient({ temporal: temporal.env.client, store, box: TEST_BOX, taskQueue });
+    const defaultLimits = dev.client({ taskQueue });
     await refused(() => defaultLimits.events.publish({ tenantId, type: 'order.created', payload: 'x'.repeat(256 * 1024) }), 'payload');
 
     // deliveries.deliver
@@ -190,8 +170,8 @@ describe('bad input through the client', () => {
 
     expect(checked).toBe(87);
     expect(await started()).toBe(0);
-    expect(await store.count('herald_events', {})).toBe(0);
-    expect(await store.count('herald_deliveries', {})).toBe(0);
+    expect(await dev.store.count('herald_events', {})).toBe(0);
+    expect(await dev.store.count('herald_deliveries', {})).toBe(0);
 
     // The same check sees a start when there is one.
     await herald.events.publish({ tenantId, type: 'order.created', payload: { ok: true } });

@@ -5,6 +5,7 @@ import type { DataEngine } from '../../src/store/data-engine.js';
 import { recordEvent } from '../../src/store/events.js';
 import { openEngine } from '../../src/store/open-engine.js';
 import { backfillSubscriptions, findSubscribedWebhookIds, patternsMatching } from '../../src/store/subscriptions.js';
+import { parseNewWebhook, parseWebhookPatch, type CreateWebhookInput } from '../../src/client/webhook-validation.js';
 import { createWebhook, deleteWebhook, disableWebhook, updateWebhook } from '../../src/store/webhooks.js';
 import type { FanOutBatchResult } from '../../src/workflows/messages.js';
 import { TEST_BOX, testActivityDeps } from '../support/deps.js';
@@ -21,6 +22,7 @@ describe('the fan-out rule', () => {
 describe('fanOutBatch over the subscription index', () => {
   let store: DataEngine;
   const registry = () => ({ engine: store, box: TEST_BOX, clock: Date.now });
+  const create = async (input: CreateWebhookInput) => ({ webhook: await createWebhook(registry(), parseNewWebhook(input, { httpsOnly: false, scope: undefined })) });
 
   beforeAll(async () => {
     store = await openEngine('sqlite::memory:');
@@ -35,19 +37,19 @@ describe('fanOutBatch over the subscription index', () => {
     const filters = [['order.*'], ['order.created'], ['*'], ['order.*', 'order.created', '*'], ['invoice.*'], ['order'], ['orders.created']];
     for (let i = 0; i < 21; i++) {
       const eventTypes = filters[i % filters.length]!;
-      const { webhook } = await createWebhook(registry(), { url: `https://hooks.example.com/${i}`, tenantId, eventTypes });
+      const { webhook } = await create({ url: `https://hooks.example.com/${i}`, tenantId, eventTypes });
       await disableWebhook(store, webhook.id, 'test', Date.now());
       if (i % filters.length < 4) matching.push(webhook.id);
     }
     // Another tenant's webhook, a deleted one and one whose filter changed away never match.
-    await createWebhook(registry(), { url: 'https://hooks.example.com/other', tenantId: 'other', eventTypes: ['*'] });
-    const { webhook: gone } = await createWebhook(registry(), { url: 'https://hooks.example.com/gone', tenantId, eventTypes: ['*'] });
+    await create({ url: 'https://hooks.example.com/other', tenantId: 'other', eventTypes: ['*'] });
+    const { webhook: gone } = await create({ url: 'https://hooks.example.com/gone', tenantId, eventTypes: ['*'] });
     await deleteWebhook(store, gone.id, Date.now());
-    const { webhook: moved } = await createWebhook(registry(), { url: 'https://hooks.example.com/moved', tenantId, eventTypes: ['*'] });
-    await updateWebhook(registry(), moved.id, { eventTypes: ['invoice.*'] });
+    const { webhook: moved } = await create({ url: 'https://hooks.example.com/moved', tenantId, eventTypes: ['*'] });
+    await updateWebhook(registry(), moved.id, parseWebhookPatch({ eventTypes: ['invoice.*'] }, { httpsOnly: false }));
     const { event } = await recordEvent(store, { tenantId, eventId: 'evt_fan', eventType: 'order.created', eventTimeMs: Date.now(), payloadJson: '{}' });
     // Created after the event: not a subscriber of it.
-    await createWebhook(registry(), { url: 'https://hooks.example.com/late', tenantId, eventTypes: ['*'] });
+    await create({ url: 'https://hooks.example.com/late', tenantId, eventTypes: ['*'] });
 
     const { fanOutBatch } = createFanOutActivities(testActivityDeps(store));
     const env = new MockActivityEnvironment();

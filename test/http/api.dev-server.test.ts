@@ -1,22 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { deliveryId } from '../../src/delivery/ids.js';
 import { checkHealth } from '../../src/http/health.js';
 import { HeraldMetrics } from '../../src/metrics/metrics.js';
-import type { DataEngine } from '../../src/store/data-engine.js';
-import { openEngine } from '../../src/store/open-engine.js';
-import { createWorker } from '../../src/worker/create-worker.js';
 import { eventually, verifyStandard } from '../support/delivery-checks.js';
-import { testActivityDeps, uniqueId } from '../support/deps.js';
+import { uniqueId } from '../support/deps.js';
+import { useDevServerFixture } from '../support/dev-server-fixture.js';
 import { ACME_TOKEN, ADMIN_TOKEN, caller, GLOBEX_TOKEN, testApi, type TestApi } from '../support/http.js';
 import { sample } from '../support/prometheus.js';
-import { startReceiver, type Receiver } from '../support/receiver.js';
-import { startDevTemporal, type TemporalForTests } from '../support/temporal.js';
+import type { Receiver } from '../support/receiver.js';
 
 // The REST API end to end: a real Temporal dev server, a real worker (prebuilt bundle: `npm run build`), the
 // delivery table in a real SQLite file, and a receiver on 127.0.0.1 that answers per path. Requests go
@@ -27,12 +20,8 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const DELIVERY_TIMEOUT_MS = 30_000;
 
 describe('REST API on the dev server', () => {
-  let temporal: TemporalForTests;
-  let store: DataEngine;
-  let dir: string;
+  const dev = useDevServerFixture('api');
   let rx: Receiver;
-  let worker: Worker;
-  let workerRun: Promise<void>;
   let api: TestApi;
   /** Status the receiver answers per path (default 200). */
   const statusByPath = new Map<string, number>();
@@ -42,35 +31,16 @@ describe('REST API on the dev server', () => {
   const globex = () => caller(api.app, GLOBEX_TOKEN);
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'herald-api-'));
-    store = await openEngine(`sqlite:${path.join(dir, 'herald.db')}`);
-    temporal = await startDevTemporal();
-    rx = await startReceiver({ respond: (req) => ({ status: statusByPath.get(new URL(req.url, 'http://x').pathname) ?? 200, body: 'ok' }) });
-    const taskQueue = uniqueId('api-');
-    const metrics = new HeraldMetrics({ store });
-    worker = await createWorker({
-      connection: temporal.env.nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      deps: testActivityDeps(store, { temporal: temporal.env.client, taskQueue, metrics }),
-    });
-    workerRun = worker.run();
+    rx = await dev.receiver((req) => ({ status: statusByPath.get(new URL(req.url, 'http://x').pathname) ?? 200, body: 'ok' }));
+    const metrics = new HeraldMetrics({ store: dev.store });
+    const { taskQueue } = await dev.runningWorker({ deps: { metrics } });
     api = testApi({
-      temporal: temporal.env.client,
-      store,
+      temporal: dev.temporal.env.client,
+      store: dev.store,
       taskQueue,
       metrics,
-      health: () => checkHealth({ connection: temporal.env.connection, namespace: 'default', store }),
+      health: () => checkHealth({ connection: dev.temporal.env.connection, namespace: 'default', store: dev.store }),
     });
-  });
-
-  afterAll(async () => {
-    if (worker?.getState() === 'RUNNING') worker.shutdown();
-    await workerRun?.catch(() => undefined);
-    await rx?.close();
-    await store?.close();
-    await temporal?.teardown();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   /** A receiver URL with its own path, answered with `status`. */
@@ -98,7 +68,7 @@ describe('REST API on the dev server', () => {
       expect(res.status).toBe(200);
       expect(res.body.status).toBe(status);
       if (['success', 'dead', 'cancelled'].includes(status)) {
-        const run = await temporal.env.client.workflow.getHandle(res.body.workflowId, res.body.runId).describe();
+        const run = await dev.temporal.env.client.workflow.getHandle(res.body.workflowId, res.body.runId).describe();
         expect(run.status.name).not.toBe('RUNNING');
       }
       return res.body;
@@ -358,15 +328,15 @@ describe('REST API on the dev server', () => {
 
     // acme's webhook, made with acme's token: the tenant comes from the token.
     const target = hook();
-    const mine = await createWebhook({ url: target.url, eventTypes: ['*'] }, acme());
-    expect(mine.tenantId).toBe('acme');
+    const acmeWebhook = await createWebhook({ url: target.url, eventTypes: ['*'] }, acme());
+    expect(acmeWebhook.tenantId).toBe('acme');
     expect((await acme().post('/v1/webhooks', { url: hook().url, eventTypes: ['*'], tenantId: 'acme' })).status).toBe(201);
     const forbidden = await acme().post('/v1/webhooks', { url: hook().url, eventTypes: ['*'], tenantId: 'globex' });
     expect(forbidden.status).toBe(403);
     expect(forbidden.body.error).toMatchObject({ code: 'forbidden', field: 'tenantId' });
 
     // globex cannot see or touch it.
-    const w = `/v1/webhooks/${mine.id}`;
+    const w = `/v1/webhooks/${acmeWebhook.id}`;
     for (const [method, route, body] of [
       ['get', w],
       ['patch', w, { description: 'x' }],
@@ -381,7 +351,7 @@ describe('REST API on the dev server', () => {
       expect(res.status, `${method} ${route}`).toBe(404);
       expect(res.body.error.code).toBe('not_found');
     }
-    expect((await globex().get('/v1/webhooks')).body.items.map((x: { id: string }) => x.id)).not.toContain(mine.id);
+    expect((await globex().get('/v1/webhooks')).body.items.map((x: { id: string }) => x.id)).not.toContain(acmeWebhook.id);
     expect((await globex().get('/v1/webhooks?tenantId=acme')).status).toBe(403);
 
     // acme's event and delivery.
@@ -389,8 +359,8 @@ describe('REST API on the dev server', () => {
     const published = await acme().post('/v1/events', { id: eventId, type: 'order.created', payload: { n: 1 } });
     expect(published.status).toBe(202);
     expect(published.body.tenantId).toBe('acme');
-    expect(published.body.deliveries.map((x: { webhookId: string }) => x.webhookId)).toContain(mine.id);
-    const id = deliveryId(mine.id, eventId);
+    expect(published.body.deliveries.map((x: { webhookId: string }) => x.webhookId)).toContain(acmeWebhook.id);
+    const id = deliveryId(acmeWebhook.id, eventId);
     await deliveryIn(id, 'success', acme());
     for (const res of [
       await globex().get(`/v1/deliveries/${id}`),
@@ -579,7 +549,7 @@ describe('REST API on the dev server', () => {
     expect(fits.status).toBe(202);
 
     // A smaller configured limit applies as configured.
-    const small = testApi({ temporal: temporal.env.client, store, taskQueue: 'unused', maxPayloadBytes: 1024 });
+    const small = testApi({ temporal: dev.temporal.env.client, store: dev.store, taskQueue: 'unused', maxPayloadBytes: 1024 });
     const tooBig = await caller(small.app, ADMIN_TOKEN).post('/v1/events', { type: 'big', payload: 'x'.repeat(1100), tenantId });
     expect(tooBig.status).toBe(413);
     expect(tooBig.body.error.field).toBe('payload');
@@ -612,9 +582,9 @@ describe('REST API on the dev server', () => {
     expect(sample(text, 'herald_store_up')).toBe(1);
     // The table gauges are the table, counted at scrape time.
     for (const status of ['pending', 'in_flight', 'success', 'dead', 'cancelled', 'skipped']) {
-      expect(sample(text, `herald_deliveries{status="${status}"}`), status).toBe(await store.count('herald_deliveries', { where: { status } }));
+      expect(sample(text, `herald_deliveries{status="${status}"}`), status).toBe(await dev.store.count('herald_deliveries', { where: { status } }));
     }
-    expect(sample(text, 'herald_deliveries_open')).toBe(await store.count('herald_deliveries', { where: { status: { $in: ['pending', 'in_flight'] } } }));
+    expect(sample(text, 'herald_deliveries_open')).toBe(await dev.store.count('herald_deliveries', { where: { status: { $in: ['pending', 'in_flight'] } } }));
     expect(sample(text, 'herald_deliveries_open')).toBeGreaterThanOrEqual(1);
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/config.js';
-import { authenticate, parseApiTokens, tenantFilter } from '../../src/http/auth.js';
+import { ConfigError } from '../../src/errors.js';
+import { parseApiTokens } from '../../src/config/api-tokens.js';
+import { authenticate, tenantFilter } from '../../src/http/auth.js';
 
 // Pure logic: parsing HERALD_API_TOKENS and matching a presented token. The middleware itself is tested
 // through the real app (api.dev-server.test.ts).

@@ -22,6 +22,17 @@ const KAT_BODY = '{"type":"order.created","timestamp":"2023-11-14T22:13:20.000Z"
 const KAT_SIGNATURE_A = 'v1,pfbMfai5hsRR8YUTvQvmXJfI5qPjJVk8YzLO3sz59QY=';
 const KAT_SIGNATURE_B = 'v1,vO2o9bvQFMy03UFQDp228NJ5eWUxYGt02G5e7tC5KZU=';
 
+// The test vector the Standard Webhooks project publishes for every implementation (its reference libraries'
+// tests and docs): fixed secret, message id, timestamp and body, and the one signature they must produce.
+// Unlike the vectors above, Herald did not compute this one, so it pins the scheme to the specification.
+const SPEC_VECTOR = {
+  secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+  id: 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+  timestamp: 1_614_265_330,
+  body: '{"test": 2432232314}',
+  signature: 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+} as const;
+
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /** A valid signed message (signed with the current time, as the verifiers enforce a 5 min tolerance). */
@@ -81,6 +92,14 @@ function verifyWithBoth(signed: TestMessage, sent: Partial<Pick<TestMessage, 'id
 }
 
 describe('signStandardWebhook known-answer vectors', () => {
+  it("reproduces the Standard Webhooks specification's published test vector", () => {
+    const { secret, id, timestamp, body, signature } = SPEC_VECTOR;
+    expect(signStandardWebhook({ id, timestamp, body, secrets: [secret] })).toBe(signature);
+    // The signed content is `{id}.{timestamp}.{body}`, byte for byte (the space in the body included).
+    const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+    expect(`v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`).toBe(signature);
+  });
+
   it('one secret', () => {
     expect(signStandardWebhook({ id: KAT_ID, timestamp: KAT_TIMESTAMP, body: KAT_BODY, secrets: [SECRET_A] })).toBe(
       KAT_SIGNATURE_A,

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import type { ActivityDeps } from '../../src/activities/create-activities.js';
-import { createGuardedDispatcher, parseEgressAllowList } from '../../src/activities/egress-guard.js';
+import { parseEgressAllowList } from '../../src/egress/allow-list.js';
+import { createGuardedDispatcher } from '../../src/egress/guarded-dispatcher.js';
 import type { Client } from '@temporalio/client';
 import type { DataEngine } from '../../src/store/data-engine.js';
 import { createSecretBox } from '../../src/store/secret-box.js';

@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { HeraldClient } from '../../src/client/herald-client.js';
+import { parseApiTokens } from '../../src/config/api-tokens.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from '../../src/config/defaults.js';
 import { createApp, type HeraldApp } from '../../src/http/create-app.js';
-import { parseApiTokens } from '../../src/http/auth.js';
 import type { HealthReport } from '../../src/http/health.js';
 import { createIdempotencyStore, type IdempotencyStore } from '../../src/http/idempotency.js';
 import { HeraldMetrics } from '../../src/metrics/metrics.js';
@@ -39,7 +40,7 @@ export function testApi(opts: {
     tokens: parseApiTokens(TEST_API_TOKENS),
     idempotency,
     metrics,
-    config: { maxPayloadBytes: opts.maxPayloadBytes ?? 256 * 1024 },
+    config: { maxPayloadBytes: opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES },
   });
   return { app, herald, metrics, idempotency };
 }

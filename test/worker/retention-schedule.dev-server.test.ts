@@ -1,15 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DataEngine } from '../../src/store/data-engine.js';
-import { openEngine } from '../../src/store/open-engine.js';
-import { createWorker } from '../../src/worker/create-worker.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ensureRetentionSchedule, RETENTION_SCHEDULE_ID } from '../../src/worker/retention-schedule.js';
 import { eventually } from '../support/delivery-checks.js';
-import { testActivityDeps, uniqueId } from '../support/deps.js';
-import { startDevTemporal, type TemporalForTests } from '../support/temporal.js';
+import { uniqueId } from '../support/deps.js';
+import { useDevServerFixture } from '../support/dev-server-fixture.js';
 
 // The Temporal Schedule that runs the retention sweep, on the real dev server: created once, brought up to date
 // by every later start (never a second schedule, never an error), and its action runs the sweep.
@@ -18,32 +12,22 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
 
 describe('the retention schedule on the dev server', () => {
-  let temporal: TemporalForTests;
-  let store: DataEngine;
-  let dir: string;
+  const dev = useDevServerFixture('schedule');
 
-  beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'herald-schedule-'));
-    temporal = await startDevTemporal();
-    store = await openEngine(`sqlite:${path.join(dir, 'herald.db')}`);
-  });
-
+  // Registered after the fixture's hooks, so it runs first: the schedule goes before its server does.
   afterAll(async () => {
-    await temporal?.env.client.schedule.getHandle(RETENTION_SCHEDULE_ID).delete().catch(() => undefined);
-    await store?.close();
-    await temporal?.teardown();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await dev.temporal.env.client.schedule.getHandle(RETENTION_SCHEDULE_ID).delete().catch(() => undefined);
   });
 
   async function scheduleIds(): Promise<string[]> {
     const ids: string[] = [];
-    for await (const s of temporal.env.client.schedule.list()) ids.push(s.scheduleId);
+    for await (const s of dev.temporal.env.client.schedule.list()) ids.push(s.scheduleId);
     return ids;
   }
 
   it('ensureRetentionSchedule creates herald-retention, is idempotent (a second call updates it), and its action runs the sweep', async () => {
     const taskQueue = uniqueId('tq-');
-    const client = temporal.env.client;
+    const client = dev.temporal.env.client;
     const handle = client.schedule.getHandle(RETENTION_SCHEDULE_ID);
 
     await ensureRetentionSchedule(client, { taskQueue, retention: { deliveredMaxAgeMs: 7 * DAY_MS, deadMaxAgeMs: 30 * DAY_MS, intervalMs: HOUR_MS } });
@@ -81,7 +65,7 @@ describe('the retention schedule on the dev server', () => {
 
     // Its action is a runnable sweep: trigger it with a worker on the queue and an expired success row.
     const now = Date.now();
-    await store.insert('herald_deliveries', {
+    await dev.store.insert('herald_deliveries', {
       id: 'dlv_expired',
       webhook_id: 'wh_x',
       event_id: 'evt_x',
@@ -93,7 +77,7 @@ describe('the retention schedule on the dev server', () => {
       created_at: now - 10 * DAY_MS,
       updated_at: now - 10 * DAY_MS,
     });
-    const worker = await createWorker({ connection: temporal.env.nativeConnection, namespace: 'default', taskQueue: newQueue, deps: testActivityDeps(store) });
+    const { worker } = await dev.worker({ taskQueue: newQueue });
     await worker.runUntil(async () => {
       await handle.trigger();
       const action = await eventually(async () => {
@@ -105,6 +89,6 @@ describe('the retention schedule on the dev server', () => {
       const result = await client.workflow.getHandle(action.workflow.workflowId, action.workflow.firstExecutionRunId).result();
       expect(result).toEqual({ deletedDeliveries: 1, deletedEvents: 0 });
     });
-    expect(await store.count('herald_deliveries', {})).toBe(0);
+    expect(await dev.store.count('herald_deliveries', {})).toBe(0);
   });
 });

@@ -1,7 +1,8 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ActivityDeps } from '../../src/activities/create-activities.js';
-import { createGuardedDispatcher, parseEgressAllowList } from '../../src/activities/egress-guard.js';
+import { parseEgressAllowList } from '../../src/egress/allow-list.js';
+import { createGuardedDispatcher } from '../../src/egress/guarded-dispatcher.js';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../../src/delivery/retry-schedule.js';
 import { HeraldClient } from '../../src/client/herald-client.js';
 import { deliveryWorkflowId } from '../../src/delivery/ids.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/embedded/project-root.js';
-import { WORKFLOW_BUNDLE_PATH } from '../../src/worker/workflow-bundle.js';
+import { workflowBundlePath as WORKFLOW_BUNDLE_PATH } from '../../src/worker/workflow-bundle.js';
 
 // Every recorded history must replay on the current workflow code: a change that would break running
 // deliveries fails here (it needs patched() or a new workflow type). Recorded by scripts/record-histories.ts.

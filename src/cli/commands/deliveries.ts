@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import yoctoSpinner from 'yocto-spinner';
 import type { CliContext } from '../context.js';
 import { parseTime } from '../parse.js';
+import { printPage } from '../print-page.js';
 
 const LIST_COLUMNS = ['id', 'status', 'webhookId', 'eventType', 'attempts', 'responseCode', 'createdAt'];
 const SHOW_FIELDS = ['id', 'status', 'webhookId', 'eventId', 'eventType', 'tenantId', 'url', 'attempts', 'nextRetryAt', 'lastAttemptedAt', 'responseCode', 'error', 'workflowId', 'runId', 'createdAt', 'updatedAt'];
@@ -28,10 +29,7 @@ export function registerDeliveryCommands(program: Command, cli: CliContext): voi
         if (opts.since) query.set('since', parseTime(opts.since, '--since'));
         if (opts.until) query.set('until', parseTime(opts.until, '--until'));
         if (opts.cursor) query.set('cursor', opts.cursor);
-        const page = await cli.api().get<{ items: Record<string, unknown>[]; nextCursor: string | null }>(`/v1/deliveries?${query}`);
-        if (cli.out.json) return cli.out.print(page);
-        cli.out.table(page.items, LIST_COLUMNS);
-        if (page.nextCursor) cli.out.info(`more: --cursor ${page.nextCursor}`);
+        await printPage(cli, `/v1/deliveries?${query}`, LIST_COLUMNS);
       }),
     );
 

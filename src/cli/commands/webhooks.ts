@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { parseKeyValues, parseNumberList } from '../parse.js';
+import { printPage } from '../print-page.js';
 
 const LIST_COLUMNS = ['id', 'url', 'eventTypes', 'active', 'tenantId', 'createdAt'];
 
@@ -48,10 +49,7 @@ export function registerWebhookCommands(program: Command, cli: CliContext): void
     .action(
       cli.run(async (opts: { limit: string; cursor?: string }) => {
         const query = new URLSearchParams({ limit: opts.limit, ...(opts.cursor ? { cursor: opts.cursor } : {}) });
-        const page = await cli.api().get<{ items: Record<string, unknown>[]; nextCursor: string | null }>(`/v1/webhooks?${query}`);
-        if (cli.out.json) return cli.out.print(page);
-        cli.out.table(page.items, LIST_COLUMNS);
-        if (page.nextCursor) cli.out.info(`more: --cursor ${page.nextCursor}`);
+        await printPage(cli, `/v1/webhooks?${query}`, LIST_COLUMNS);
       }),
     );
 

@@ -23,6 +23,17 @@ export function json<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { 'application/json': { schema } } };
 }
 
+/** A JSON request body the route cannot do without. */
+export function requiredJsonBody<T extends z.ZodType>(schema: T) {
+  return jsonBody(schema, true);
+}
+
+/** A JSON request body the route may go without (an empty POST means "all defaults"). */
+export function optionalJsonBody<T extends z.ZodType>(schema: T) {
+  return jsonBody(schema, false);
+}
+
+/** Prefer requiredJsonBody / optionalJsonBody, which say at the call site what the boolean meant. */
 export function jsonBody<T extends z.ZodType>(schema: T, required: boolean) {
   return { required, content: { 'application/json': { schema } } };
 }

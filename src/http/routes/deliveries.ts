@@ -9,7 +9,7 @@ import { BEARER, errors, IDEMPOTENCY_HEADER_PARAMETER, json, type App } from './
 
 const tags = ['deliveries'];
 
-export const listDeliveriesRoute = createRoute({
+const listDeliveriesRoute = createRoute({
   security: BEARER,
   tags,
   method: 'get',
@@ -20,7 +20,7 @@ export const listDeliveriesRoute = createRoute({
   responses: { 200: json(DeliveryPage, 'A page of deliveries.'), ...errors(403) },
 });
 
-export const getDeliveryRoute = createRoute({
+const getDeliveryRoute = createRoute({
   security: BEARER,
   tags,
   method: 'get',
@@ -31,7 +31,7 @@ export const getDeliveryRoute = createRoute({
   responses: { 200: json(DeliveryDetail, 'The delivery.'), ...errors(404) },
 });
 
-export const redeliverRoute = createRoute({
+const redeliverRoute = createRoute({
   security: BEARER,
   tags,
   parameters: [IDEMPOTENCY_HEADER_PARAMETER],
@@ -46,7 +46,7 @@ export const redeliverRoute = createRoute({
   },
 });
 
-export const cancelRoute = createRoute({
+const cancelRoute = createRoute({
   security: BEARER,
   tags,
   parameters: [IDEMPOTENCY_HEADER_PARAMETER],

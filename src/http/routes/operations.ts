@@ -6,7 +6,7 @@ import { json, type App } from './common.js';
 
 const tags = ['operations'];
 
-export const healthRoute = createRoute({
+const healthRoute = createRoute({
   tags,
   method: 'get',
   path: '/healthz',
@@ -15,7 +15,7 @@ export const healthRoute = createRoute({
   responses: { 200: json(Health, 'Both answer.'), 503: json(Health, 'Something is down; `checks` names it.') },
 });
 
-export const metricsRoute = createRoute({
+const metricsRoute = createRoute({
   tags,
   method: 'get',
   path: '/metrics',

@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { RecoveryIdParam, RecoveryProgress } from '../schemas.js';
 import { BEARER, errors, json, type App } from './common.js';
 
-export const getRecoveryRoute = createRoute({
+const getRecoveryRoute = createRoute({
   security: BEARER,
   tags: ['webhooks'],
   method: 'get',

@@ -14,22 +14,22 @@ import {
   WebhookPage,
   WebhookWithSecret,
 } from '../schemas.js';
-import { BEARER, errors, IDEMPOTENCY_HEADER_PARAMETER, json, jsonBody, type App } from './common.js';
+import { BEARER, errors, IDEMPOTENCY_HEADER_PARAMETER, json, optionalJsonBody, requiredJsonBody, type App } from './common.js';
 
 const tags = ['webhooks'];
 const post = { security: BEARER, tags, parameters: [IDEMPOTENCY_HEADER_PARAMETER] };
 
-export const createWebhookRoute = createRoute({
+const createWebhookRoute = createRoute({
   ...post,
   method: 'post',
   path: '/v1/webhooks',
   summary: 'Create a webhook',
   description: 'Registers an endpoint for event types. The response carries the signing secret: it is never returned again (rotate to get a new one).',
-  request: { body: jsonBody(CreateWebhookBody, true) },
+  request: { body: requiredJsonBody(CreateWebhookBody) },
   responses: { 201: json(WebhookWithSecret, 'Created; `Location` names it.'), ...errors(403, 409, 413, 415) },
 });
 
-export const listWebhooksRoute = createRoute({
+const listWebhooksRoute = createRoute({
   security: BEARER,
   tags,
   method: 'get',
@@ -40,7 +40,7 @@ export const listWebhooksRoute = createRoute({
   responses: { 200: json(WebhookPage, 'A page of webhooks.'), ...errors(403) },
 });
 
-export const getWebhookRoute = createRoute({
+const getWebhookRoute = createRoute({
   security: BEARER,
   tags,
   method: 'get',
@@ -50,18 +50,18 @@ export const getWebhookRoute = createRoute({
   responses: { 200: json(Webhook, 'The webhook (without its secret or header values).'), ...errors(404) },
 });
 
-export const updateWebhookRoute = createRoute({
+const updateWebhookRoute = createRoute({
   security: BEARER,
   tags,
   method: 'patch',
   path: '/v1/webhooks/{id}',
   summary: 'Change a webhook',
   description: 'Only the fields given change. `headers` replaces the whole set of custom headers.',
-  request: { params: IdParam, body: jsonBody(UpdateWebhookBody, true) },
+  request: { params: IdParam, body: requiredJsonBody(UpdateWebhookBody) },
   responses: { 200: json(Webhook, 'The changed webhook.'), ...errors(404, 413, 415) },
 });
 
-export const deleteWebhookRoute = createRoute({
+const deleteWebhookRoute = createRoute({
   security: BEARER,
   tags,
   method: 'delete',
@@ -72,17 +72,17 @@ export const deleteWebhookRoute = createRoute({
   responses: { 204: { description: 'Deleted.' }, ...errors(404) },
 });
 
-export const rotateSecretRoute = createRoute({
+const rotateSecretRoute = createRoute({
   ...post,
   method: 'post',
   path: '/v1/webhooks/{id}/rotate-secret',
   summary: "Rotate a webhook's signing secret",
   description: 'The new secret signs at once; the previous ones keep signing too (several signatures) for `graceSeconds`.',
-  request: { params: IdParam, body: jsonBody(RotateSecretBody, false) },
+  request: { params: IdParam, body: optionalJsonBody(RotateSecretBody) },
   responses: { 200: json(WebhookWithSecret, 'The webhook and its new secret.'), ...errors(404, 409, 413, 415) },
 });
 
-export const enableWebhookRoute = createRoute({
+const enableWebhookRoute = createRoute({
   ...post,
   method: 'post',
   path: '/v1/webhooks/{id}/enable',
@@ -92,24 +92,24 @@ export const enableWebhookRoute = createRoute({
   responses: { 200: json(Webhook, 'The webhook, active.'), ...errors(404, 409) },
 });
 
-export const disableWebhookRoute = createRoute({
+const disableWebhookRoute = createRoute({
   ...post,
   method: 'post',
   path: '/v1/webhooks/{id}/disable',
   summary: 'Disable a webhook',
   description: 'Matching events are still recorded, as `skipped` deliveries, and in-flight retries stop.',
-  request: { params: IdParam, body: jsonBody(DisableWebhookBody, false) },
+  request: { params: IdParam, body: optionalJsonBody(DisableWebhookBody) },
   responses: { 200: json(Webhook, 'The webhook, disabled.'), ...errors(404, 409, 413, 415) },
 });
 
-export const recoverWebhookRoute = createRoute({
+const recoverWebhookRoute = createRoute({
   ...post,
   method: 'post',
   path: '/v1/webhooks/{id}/recover',
   summary: "Redeliver a webhook's dead and skipped deliveries",
   description:
     'Starts a durable recovery job over the deliveries created in [since, until) (at most 30 days) and returns at once. The same window while the job runs returns the same job.',
-  request: { params: IdParam, body: jsonBody(RecoverBody, true) },
+  request: { params: IdParam, body: requiredJsonBody(RecoverBody) },
   responses: { 202: json(RecoveryJob, 'The job started (poll `GET /v1/recoveries/{workflowId}`).'), ...errors(404, 409, 413, 415) },
 });
 
