@@ -47,8 +47,10 @@ describe('fanOutBatch over the subscription index', () => {
     await deleteWebhook(store, gone.id, Date.now());
     const { webhook: moved } = await create({ url: 'https://hooks.example.com/moved', tenantId, eventTypes: ['*'] });
     await updateWebhook(registry(), moved.id, parseWebhookPatch({ eventTypes: ['invoice.*'] }, { httpsOnly: false }));
+    await new Promise((r) => setTimeout(r, 5));
     const { event } = await recordEvent(store, { tenantId, eventId: 'evt_fan', eventType: 'order.created', eventTimeMs: Date.now(), payloadJson: '{}' });
-    // Created after the event: not a subscriber of it.
+    // Created after the event (a later millisecond: the bound is inclusive): not a subscriber of it.
+    await new Promise((r) => setTimeout(r, 5));
     await create({ url: 'https://hooks.example.com/late', tenantId, eventTypes: ['*'] });
 
     const { fanOutBatch } = createFanOutActivities(testActivityDeps(store));

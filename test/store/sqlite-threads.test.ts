@@ -20,6 +20,10 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SOURCES = [
   'src/store/data-engine.ts',
   'src/store/schema.ts',
+  'src/store/plan-types.ts',
+  'src/store/column-values.ts',
+  'src/store/compiled-object.ts',
+  'src/store/where-filter.ts',
   'src/store/query-plan.ts',
   'src/store/sql-engine.ts',
   'src/store/sqlite-engine.ts',
