@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { TEMPORAL_SERVER_VERSION } from '../../src/embedded/temporal-server-binary.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('../../', import.meta.url)));
 const composePath = join(repoRoot, 'docker-compose.yml');
@@ -437,7 +438,8 @@ describe('docker-compose.yml', () => {
 
     const server = splitImage(service(compose, SERVICES.temporal).image ?? '');
     expect(server.repository).toBe('temporalio/server');
-    expect(server.tag).toBe('1.29.1');
+    // The version npm run test:cluster builds and runs (one pin for both).
+    expect(server.tag).toBe(TEMPORAL_SERVER_VERSION);
     expect(splitImage(service(compose, SERVICES.ui).image ?? '')).toMatchObject({ repository: 'temporalio/ui', tag: '2.34.0' });
 
     for (const job of ONE_SHOT_JOBS) {
