@@ -14,7 +14,7 @@ import { freePort } from '../../src/embedded/child-process.js';
 import { ensureTemporalServer, type TemporalServerBinaries } from '../../src/embedded/temporal-server-binary.js';
 import { COMPOSE_SERVICES, localEnvironment, LOOPBACK, readCompose, type ComposeFile, type LocalStack } from './compose-env.js';
 import { startHeraldRole, type HeraldRoleProcess } from './herald-processes.js';
-import { setupSchemas, startTemporalCluster, type TemporalCluster } from './temporal-cluster.js';
+import { freeServerPort, setupSchemas, startTemporalCluster, type TemporalCluster } from './temporal-cluster.js';
 
 export interface ClusterStack {
   dir: string;
@@ -50,7 +50,7 @@ export async function startClusterStack(opts: { historyShards: number; log: (lin
     const pgUrl = new URL(postgres.url);
     const local: LocalStack = {
       postgres: { host: pgUrl.hostname, port: Number(pgUrl.port), user: decodeURIComponent(pgUrl.username), password: decodeURIComponent(pgUrl.password) },
-      temporal: { host: LOOPBACK, port: await freePort(LOOPBACK) },
+      temporal: { host: LOOPBACK, port: await freeServerPort() },
       api: { host: LOOPBACK, port: await freePort(LOOPBACK) },
       postgresSchemaDir: binaries.postgresSchemaDir,
       encryptionKey: randomBytes(32).toString('base64'),

@@ -6,10 +6,11 @@
  * Search attributes are left to Herald (registerSearchAttributes at its start).
  */
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
-import { freePort, spawnOwned, type OwnedProcess } from '../../src/embedded/child-process.js';
+import { portAcceptsConnections, spawnOwned, type OwnedProcess } from '../../src/embedded/child-process.js';
 import { resolveTemporalBinary } from '../../src/embedded/temporal-binaries.js';
 import type { TemporalServerBinaries } from '../../src/embedded/temporal-server-binary.js';
 import { bindMounts, COMPOSE_SERVICES, composeEnvironment, composeVariables, LOOPBACK, localEnvironment, type ComposeFile, type LocalStack } from './compose-env.js';
@@ -33,6 +34,30 @@ const PORT_VARIABLES = [
   'WORKER_GRPC_PORT',
   'WORKER_MEMBERSHIP_PORT',
 ] as const;
+
+/**
+ * A free port below 32768. Temporal's SQL schema stores each service's RPC port in a SMALLINT
+ * (cluster_membership.rpc_port), so a port from the kernel's ephemeral range (32768–60999, what binding port 0
+ * gives) makes the server die at start with "value … is out of range for type smallint".
+ */
+export async function freeServerPort(taken: Set<number> = new Set()): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (taken.has(port)) continue;
+    const busy = await portAcceptsConnections(LOOPBACK, port, 200);
+    if (busy) continue;
+    const bindable = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, LOOPBACK, () => srv.close(() => resolve(true)));
+    });
+    if (bindable) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port in 20000–31999 on 127.0.0.1 after 200 tries');
+}
 
 function baseEnv(extraPath?: string): Record<string, string> {
   return { PATH: [extraPath, process.env.PATH ?? '/usr/bin:/bin'].filter(Boolean).join(path.delimiter), HOME: process.env.HOME ?? '/tmp' };
@@ -101,7 +126,8 @@ export async function startTemporalCluster(opts: {
 }): Promise<TemporalCluster> {
   const address = `${opts.local.temporal.host}:${opts.local.temporal.port}`;
   const ports: Record<string, string> = { FRONTEND_GRPC_PORT: String(opts.local.temporal.port) };
-  for (const name of PORT_VARIABLES) ports[name] = String(await freePort(LOOPBACK));
+  const taken = new Set([opts.local.temporal.port]);
+  for (const name of PORT_VARIABLES) ports[name] = String(await freeServerPort(taken));
   const env = { ...localEnvironment(opts.compose, COMPOSE_SERVICES.temporal, opts.local), NUM_HISTORY_SHARDS: String(opts.historyShards), LOG_LEVEL: 'warn', ...ports };
   const logFile = path.join(opts.dir, 'temporal-server.log');
   const args = ['start', ...SERVER_SERVICES.flatMap((s) => ['--service', s])];

@@ -13,7 +13,7 @@ import { HERALD_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.
 import type { DeliverWebhookResult } from '../../src/workflows/messages.js';
 import type { ClusterStack } from '../../scripts/cluster/cluster-stack.js';
 import type { HeraldRoleProcess } from '../../scripts/cluster/herald-processes.js';
-import { startClusterReceiver, type EndpointBehaviour } from './cluster-receiver.js';
+import { startClusterReceiver, type EndpointBehaviour } from '../../scripts/cluster/receiver.js';
 
 export interface ProductionRunOptions {
   /** `events` × the webhooks below = deliveries. */
