@@ -12,7 +12,8 @@ import path from 'node:path';
 import { startRestartablePostgres, type RestartablePostgres } from '../../test/chaos/restartable-postgres.js';
 import { freePort } from '../../src/embedded/child-process.js';
 import { ensureTemporalServer, type TemporalServerBinaries } from '../../src/embedded/temporal-server-binary.js';
-import { COMPOSE_SERVICES, localEnvironment, LOOPBACK, readCompose, type ComposeFile, type LocalStack } from './compose-env.js';
+import { startDevServerTarget } from './dev-server-target.js';
+import { COMPOSE_SERVICES, composeEnvironment, composeVariables, localEnvironment, LOOPBACK, readCompose, type ComposeFile, type LocalStack } from './compose-env.js';
 import { startHeraldRole, type HeraldRoleProcess } from './herald-processes.js';
 import { freeServerPort, setupSchemas, startTemporalCluster, type TemporalCluster } from './temporal-cluster.js';
 
@@ -36,7 +37,12 @@ function roleExtras(dir: string): Record<string, string> {
   return { HERALD_EGRESS_ALLOW: LOOPBACK, HERALD_DATA_DIR: path.join(dir, 'herald-data'), HERALD_LOG_LEVEL: 'warn', PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
 }
 
-export async function startClusterStack(opts: { historyShards: number; log: (line: string) => void }): Promise<ClusterStack> {
+export async function startClusterStack(opts: {
+  historyShards: number;
+  log: (line: string) => void;
+  /** 'real' (default): temporal-server on Postgres. 'dev': the embedded default's dev server (SQLite, 1 shard), for comparison. */
+  temporal?: 'real' | 'dev';
+}): Promise<ClusterStack> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-cluster-'));
   const cleanup: (() => Promise<unknown>)[] = [];
   const roles: HeraldRoleProcess[] = [];
@@ -61,7 +67,10 @@ export async function startClusterStack(opts: { historyShards: number; log: (lin
     await setupSchemas({ compose, local, binaries });
     opts.log(`schemas: compose job ${COMPOSE_SERVICES.schemaJob} (deploy/temporal-setup.sh schema) on Postgres ${local.postgres.host}:${local.postgres.port} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
-    const temporal = await startTemporalCluster({ compose, local, binaries, historyShards: opts.historyShards, dir, log: opts.log });
+    const temporal =
+      opts.temporal === 'dev'
+        ? await startDevServerTarget({ port: local.temporal.port, dir, namespace: composeEnvironment(compose, COMPOSE_SERVICES.namespaceJob, composeVariables(local)).TEMPORAL_NAMESPACE ?? 'default' })
+        : await startTemporalCluster({ compose, local, binaries, historyShards: opts.historyShards, dir, log: opts.log });
     cleanup.push(() => temporal.stop());
 
     const heraldDatabaseUrl = localEnvironment(compose, COMPOSE_SERVICES.worker, local).HERALD_DATABASE_URL;

@@ -3,6 +3,7 @@
  * separate processes on the real Temporal server (several history shards, Postgres persistence and visibility)
  * — delivering 1,000 webhooks through a worker SIGKILL, a Temporal server restart and a Postgres restart.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClusterStack, type ClusterStack } from '../../scripts/cluster/cluster-stack.js';
 import { COMPOSE_SERVICES, composeEnvironment, composeVariables, imageTag, TEST_ONLY_VARIABLES } from '../../scripts/cluster/compose-env.js';
@@ -34,6 +35,11 @@ describe('the production path on a real Temporal cluster', () => {
       for (const name of Object.keys(compose)) expect(env, `${svc}: ${name}`).toHaveProperty(name);
       for (const name of Object.keys(env)) expect(name in compose || name in TEST_ONLY_VARIABLES, `${svc}: ${name} is neither from compose nor a named test-only variable`).toBe(true);
     }
+    // The server reads its config from these variables through the template built into it (what the
+    // temporalio/server image runs): each one the compose service sets must be one the template reads.
+    const template = readFileSync(stack.binaries.embeddedConfigTemplate, 'utf8');
+    const read = new Set([...template.matchAll(/env "([A-Z0-9_]+)"/g)].map((m) => m[1]));
+    for (const name of Object.keys(stack.temporal.env)) expect(read.has(name), `the server's config template does not read ${name}`).toBe(true);
   });
 
   it('delivers 1,000 webhooks exactly as signed, through a worker SIGKILL, a server restart and a Postgres restart', async () => {
