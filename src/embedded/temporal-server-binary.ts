@@ -65,8 +65,11 @@ function isExecutable(file: string): boolean {
   }
 }
 
-function findGo(env: NodeJS.ProcessEnv): string | undefined {
-  const candidates = [...(env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'go')), '/usr/local/go/bin/go'];
+/** Go's official tarball installs here without touching PATH, so look there too unless told not to. */
+const DEFAULT_GO = '/usr/local/go/bin/go';
+
+function findGo(env: NodeJS.ProcessEnv, lookInDefaultLocation: boolean): string | undefined {
+  const candidates = [...(env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'go')), ...(lookInDefaultLocation ? [DEFAULT_GO] : [])];
   return candidates.find(isExecutable);
 }
 
@@ -90,17 +93,19 @@ function complete(b: TemporalServerBinaries): boolean {
  * module and build caches live in `.tools/go/` too, so a rebuild (after `rm -rf .tools/temporal-server-*`)
  * takes seconds, and the schemas the tool applies come from the very module source the server was built from.
  */
-export async function ensureTemporalServer(opts: { env?: NodeJS.ProcessEnv; log?: (line: string) => void; root?: string } = {}): Promise<TemporalServerBinaries> {
+export async function ensureTemporalServer(
+  opts: { env?: NodeJS.ProcessEnv; log?: (line: string) => void; root?: string; lookForGoIn?: 'path-and-default' | 'path-only' } = {},
+): Promise<TemporalServerBinaries> {
   const env = opts.env ?? process.env;
   const paths = serverToolsPaths(opts.root);
   const existing = describe(paths, `found in ${path.relative(opts.root ?? projectRoot(), paths.installDir)}/`);
   if (complete(existing)) return existing;
 
-  const go = findGo(env);
+  const go = findGo(env, opts.lookForGoIn !== 'path-only');
   if (!go) {
     throw new TemporalServerBuildError(
       `The real Temporal server ${TEMPORAL_SERVER_GO.version} is not built yet, and building it needs Go (go 1.25 or newer), which is not on PATH ` +
-        `(nor at /usr/local/go/bin/go). Install Go, or build it elsewhere with\n` +
+        `(nor at ${DEFAULT_GO}). Install Go, or build it elsewhere with\n` +
         `  go install ${TEMPORAL_SERVER_GO.module}/${TEMPORAL_SERVER_GO.packages.server}@${TEMPORAL_SERVER_GO.version} ${TEMPORAL_SERVER_GO.module}/${TEMPORAL_SERVER_GO.packages.sqlTool}@${TEMPORAL_SERVER_GO.version}\n` +
         `and put the two binaries at ${existing.server} and ${existing.sqlTool}.`,
     );
