@@ -293,14 +293,35 @@ export async function runProductionPath(stack: ClusterStack, opts: ProductionRun
       await sleep(1_000);
     }
 
-    const latencies = [...expected.values()]
+    const timed = [...expected.values()]
       .map((e) => {
         const first = receiver.requests.find((r) => r.deliveryId === e.deliveryId && r.status === 200);
-        return first ? first.at - (publishedAt.get(e.eventId) ?? first.at) : Number.NaN;
+        return { e, ms: first ? first.at - (publishedAt.get(e.eventId) ?? first.at) : Number.NaN };
       })
-      .filter(Number.isFinite)
-      .sort((a, b) => a - b);
+      .filter((x) => Number.isFinite(x.ms))
+      .sort((a, b) => a.ms - b.ms);
+    const latencies = timed.map((x) => x.ms);
     const pct = (q: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! : 0);
+    // The slowest delivery's story (its requests and its history), so a long tail can be explained, not guessed.
+    const slowest = timed.at(-1)?.e;
+    const slowestStory: string[] = [];
+    if (slowest) {
+      const from = publishedAt.get(slowest.eventId) ?? t0;
+      const rel = (ms: number) => `+${((ms - from) / 1000).toFixed(1)}s`;
+      slowestStory.push(`slowest: ${slowest.workflowId} (${slowest.behaviour}); requests: ${receiver.requests.filter((r) => r.deliveryId === slowest.deliveryId).map((r) => `#${r.attempt}→${r.status}@${rel(r.at)}`).join(' ')}`);
+      try {
+        const history = await temporal.workflow.getHandle(slowest.workflowId).fetchHistory();
+        const events = (history.events ?? []).map((ev) => {
+          const ms = Number(ev.eventTime?.seconds ?? 0) * 1000 + Math.floor((ev.eventTime?.nanos ?? 0) / 1e6);
+          const kind = Object.keys(ev).find((k) => k.endsWith('EventAttributes') && (ev as Record<string, unknown>)[k]) ?? '?';
+          const failure = ev.activityTaskTimedOutEventAttributes ? ' (timed out)' : ev.workflowTaskTimedOutEventAttributes ? ' (wft timed out)' : ev.workflowTaskFailedEventAttributes ? ' (wft failed)' : '';
+          return `${kind.replace('EventAttributes', '')}${failure}@${rel(ms)}`;
+        });
+        slowestStory.push(`  history: ${events.join(' ')}`);
+      } catch (err) {
+        slowestStory.push(`  history unavailable: ${(err as Error).message}`);
+      }
+    }
     const summary = [
       `── cluster run: Temporal ${system.serverVersion} (${cluster.historyShardCount} history shards) on Postgres; herald api ×1, herald worker ×2 ──`,
       `sent:        ${expected.size} deliveries (${opts.events} events × ${hooks.length} webhooks: ${countBy(opts.webhooks)})`,
@@ -313,6 +334,7 @@ export async function runProductionPath(stack: ClusterStack, opts: ProductionRun
       `dead via \`temporal workflow list --query 'HeraldDeliveryStatus="dead"'\`: ${deadFromCli.length} (expected ${expectedDead.length})`,
       `publish → first 200: p50 ${(pct(0.5) / 1000).toFixed(1)} s, p99 ${(pct(0.99) / 1000).toFixed(1)} s, max ${(pct(1) / 1000).toFixed(1)} s`,
       `API calls retried through faults: ${client.retries()}`,
+      ...slowestStory,
       'faults:',
       ...faults.map((f) => `  ${f}`),
       `violations: ${violations.length}`,
