@@ -10,7 +10,7 @@
  * received; bare: start → activity ran), and CPU seconds per delivery of each process group, plus how many of
  * the machine's cores were busy (all processes, ours or not: the machine is shared).
  *
- *   node dist/scripts/bench-cluster.js [--events 400] [--concurrency 16] [--webhooks 10] [--out bench/results/cluster.json]
+ *   node dist/scripts/bench-cluster.js [--events 400] [--concurrency 16] [--webhooks 10] [--out bench/results/cluster-<time>.json]
  */
 import { readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import os from 'node:os';
@@ -36,7 +36,8 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { events: 400, concurrency: 16, webhooks: 10, out: path.join(projectRoot(), 'bench', 'results', 'cluster.json') };
+  const stamp = new Date().toISOString().slice(0, 19).replaceAll(':', '-');
+  const opts: Options = { events: 400, concurrency: 16, webhooks: 10, out: path.join(projectRoot(), 'bench', 'results', `cluster-${stamp}.json`) };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
