@@ -64,9 +64,14 @@ export interface ProductionRunReport {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 const TERMINAL = new Set(['success', 'dead']);
 
-/** POST/GET against `herald api` with the admin token; retried through outages (5xx, refused) up to `tries`. */
+/**
+ * POST/GET against `herald api` with the admin token, retried as the API contract asks a client to: through
+ * outages (5xx, refused, timed out) and on 409 for an `Idempotency-Key` whose earlier request is still in
+ * progress ("retry later": the earlier try may still be running, or died and holds the key for up to a minute).
+ */
 function apiClient(base: string, token: string) {
   let retries = 0;
+  let inProgressConflicts = 0;
   const call = async <T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, tries = 240): Promise<{ status: number; json: T }> => {
     let last = '';
     for (let i = 0; i < tries; i++) {
@@ -78,7 +83,9 @@ function apiClient(base: string, token: string) {
           signal: AbortSignal.timeout(30_000),
         });
         const text = await res.text();
-        if (res.status < 500) {
+        const keyInProgress = res.status === 409 && /"field":"Idempotency-Key"/.test(text);
+        if (keyInProgress) inProgressConflicts += 1;
+        if (res.status < 500 && !keyInProgress) {
           if (res.status >= 400) throw Object.assign(new Error(`${method} ${path}: HTTP ${res.status} ${text}`), { permanent: true });
           return { status: res.status, json: JSON.parse(text) as T };
         }
@@ -92,7 +99,7 @@ function apiClient(base: string, token: string) {
     }
     throw new Error(`${method} ${path}: still failing after ${tries} tries (last: ${last})`);
   };
-  return { call, retries: () => retries };
+  return { call, retries: () => retries, inProgressConflicts: () => inProgressConflicts };
 }
 
 export async function runProductionPath(stack: ClusterStack, opts: ProductionRunOptions): Promise<ProductionRunReport> {
@@ -333,7 +340,7 @@ export async function runProductionPath(stack: ClusterStack, opts: ProductionRun
       `work (workflow + activity tasks) by worker: ${Object.entries(workByWorker).map(([k, v]) => `${k}=${v}`).join(' ')}`,
       `dead via \`temporal workflow list --query 'HeraldDeliveryStatus="dead"'\`: ${deadFromCli.length} (expected ${expectedDead.length})`,
       `publish → first 200: p50 ${(pct(0.5) / 1000).toFixed(1)} s, p99 ${(pct(0.99) / 1000).toFixed(1)} s, max ${(pct(1) / 1000).toFixed(1)} s`,
-      `API calls retried through faults: ${client.retries()}`,
+      `API calls retried through faults: ${client.retries()} (of which 409 "Idempotency-Key still being processed": ${client.inProgressConflicts()})`,
       ...slowestStory,
       'faults:',
       ...faults.map((f) => `  ${f}`),
