@@ -18,7 +18,6 @@ import path from 'node:path';
 import { activityInfo } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { deliveryId } from '../src/client/ids.js';
 import { projectRoot } from '../src/embedded/project-root.js';
 import { TEMPORAL_SERVER_VERSION } from '../src/embedded/temporal-server-binary.js';
 import { machineBusySeconds, nowMs, sampleGroup, sleep, summarize, type LatencySummary } from './bench-lib.js';
@@ -197,7 +196,8 @@ async function runHerald(stack: ClusterStack, target: Target, opts: Options, rec
   await closedLoop(opts.events, opts.concurrency, async (i) => {
     const hook = hooks[i % hooks.length]!;
     const eventId = `${tag}_${i}`;
-    sentAt.set(deliveryId(hook.id, eventId), Date.now());
+    // One webhook per event type: each event is exactly one delivery, named by its event id (webhook-id).
+    sentAt.set(eventId, Date.now());
     await post('/v1/events', { id: eventId, type: hook.type, payload: { seq: i, note: 'benchmark payload' } });
   });
   const firstOk = new Map<string, number>();
@@ -206,7 +206,7 @@ async function runHerald(stack: ClusterStack, target: Target, opts: Options, rec
   while (Date.now() < deadline) {
     for (; scanned < receiver.requests.length; scanned++) {
       const r = receiver.requests[scanned]!;
-      if (r.status === 200 && r.valid && sentAt.has(r.deliveryId) && !firstOk.has(r.deliveryId)) firstOk.set(r.deliveryId, r.at);
+      if (r.status === 200 && r.valid && sentAt.has(r.webhookId) && !firstOk.has(r.webhookId)) firstOk.set(r.webhookId, r.at);
     }
     if (firstOk.size >= opts.events) break;
     await sleep(100);

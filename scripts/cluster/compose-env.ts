@@ -71,6 +71,16 @@ export function composeEnvironment(compose: ComposeFile, name: string, vars: Rec
   return Object.fromEntries(entries.map(([k, v]) => [k, interpolate(v, vars, `${name}.environment.${k}`)]));
 }
 
+/**
+ * The search attributes the compose namespace job registers (`Name=Type` arguments of its command): the ones
+ * Herald sets on its workflows (test/deploy/docker-compose.test.ts checks the list against Herald's own).
+ */
+export function composeSearchAttributes(compose: ComposeFile): string[] {
+  const command = service(compose, COMPOSE_SERVICES.namespaceJob).command;
+  const argv = Array.isArray(command) ? command : (command ?? '').split(/\s+/);
+  return argv.filter((a) => /^[A-Za-z0-9_]+=[A-Za-z]+$/.test(a)).map((a) => a.split('=')[0]!);
+}
+
 /** The image tag of a service (`temporalio/server:1.32.1` → `1.32.1`). */
 export function imageTag(compose: ComposeFile, name: string): string {
   const image = service(compose, name).image ?? '';
@@ -111,13 +121,13 @@ export function composeVariables(local: LocalStack): Record<string, string> {
 }
 
 /**
- * One rewrite of a compose value for this machine. `applies` names the variables it may touch, so the drift
+ * One rewrite of a compose value for this machine. `variables` names the variables it may touch, so the drift
  * test can prove each compose variable is either passed through verbatim or rewritten for a stated reason.
  */
 interface Rewrite {
   why: string;
   variables: readonly string[];
-  apply(value: string, local: LocalStack, service: string): string;
+  apply(value: string, local: LocalStack, service: string, compose: ComposeFile): string;
 }
 
 /** Every server this test starts binds here (the network rule: loopback only). */
@@ -155,9 +165,9 @@ export const REWRITES: readonly Rewrite[] = [
   {
     why: 'the server image resolves this against /etc/temporal, where the compose volume mounts ./deploy/dynamicconfig',
     variables: ['DYNAMIC_CONFIG_FILE_PATH'],
-    apply: (v, _l, svc) => {
+    apply: (v, _l, svc, compose) => {
       const absolute = path.posix.resolve('/etc/temporal', v);
-      for (const mount of bindMounts(readCompose(), svc)) {
+      for (const mount of bindMounts(compose, svc)) {
         if (absolute.startsWith(mount.container + '/')) return path.join(mount.host, absolute.slice(mount.container.length + 1));
       }
       throw new Error(`${svc}: DYNAMIC_CONFIG_FILE_PATH ${v} is not under any bind mount of the service`);
@@ -171,7 +181,7 @@ export function localEnvironment(compose: ComposeFile, name: string, local: Loca
   return Object.fromEntries(
     Object.entries(env).map(([k, v]) => {
       let out = v;
-      for (const r of REWRITES) if (r.variables.includes(k)) out = r.apply(out, local, name);
+      for (const r of REWRITES) if (r.variables.includes(k)) out = r.apply(out, local, name, compose);
       return [k, out];
     }),
   );

@@ -5,11 +5,8 @@
  * what the receiver saw, the delivery table and Temporal. Returns the facts; the spec file asserts on them.
  */
 import { Client, Connection } from '@temporalio/client';
-import { deliveryId, deliveryWorkflowId } from '../../src/client/ids.js';
-import { forEachLimited } from '../../src/activities/for-each-limited.js';
 import { openEngine } from '../../src/store/open-engine.js';
 import type { DataEngine } from '../../src/store/data-engine.js';
-import { HERALD_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
 import type { DeliverWebhookResult } from '../../src/workflows/messages.js';
 import type { ClusterStack } from '../../scripts/cluster/cluster-stack.js';
 import type { HeraldRoleProcess } from '../../scripts/cluster/herald-processes.js';
@@ -33,13 +30,32 @@ export interface ProductionRunOptions {
   log: (line: string) => void;
 }
 
+/**
+ * One (webhook, event) pair that must be delivered. The test names deliveries by the pair, not by Herald's id
+ * scheme, so the audit does not trust the code it checks: `deliveryId` and `workflowId` come from the row
+ * (unset when there is none, which is itself a violation).
+ */
 interface Expected {
   webhookId: string;
   eventId: string;
-  deliveryId: string;
+  deliveryId: string | undefined;
   workflowId: string;
   behaviour: EndpointBehaviour;
   payload: unknown;
+}
+
+const pairKey = (webhookId: string, eventId: string) => `${webhookId} ${eventId}`;
+
+/** `fn` over `items`, at most `limit` at a time; the first error rejects once all have settled. */
+async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!).catch((err: unknown) => void (failure ??= err));
+    }),
+  );
+  if (failure !== undefined) throw failure;
 }
 
 export interface ProductionRunReport {
@@ -126,6 +142,7 @@ export async function runProductionPath(stack: ClusterStack, opts: ProductionRun
 
     // ── webhooks, through the REST API ──
     const hooks: { id: string; behaviour: EndpointBehaviour }[] = [];
+    const webhookByPath = new Map<string, string>();
     for (const [i, behaviour] of opts.webhooks.entries()) {
       const hookPath = `/hook/${i}-${behaviour}`;
       const { json } = await client.call<{ id: string; secret: string }>('POST', '/v1/webhooks', {
@@ -136,6 +153,7 @@ export async function runProductionPath(stack: ClusterStack, opts: ProductionRun
       });
       receiver.endpoint(hookPath, json.secret, behaviour);
       hooks.push({ id: json.id, behaviour });
+      webhookByPath.set(hookPath, json.id);
     }
 
     // ── publish, with the faults running alongside ──
@@ -146,17 +164,14 @@ export async function runProductionPath(stack: ClusterStack, opts: ProductionRun
       const eventId = `evt_${runTag}_${e}`;
       eventIds.push(eventId);
       const payload = { order: e, run: runTag };
-      for (const h of hooks) {
-        const id = deliveryId(h.id, eventId);
-        expected.set(id, { webhookId: h.id, eventId, deliveryId: id, workflowId: deliveryWorkflowId(h.id, eventId), behaviour: h.behaviour, payload });
-      }
+      for (const h of hooks) expected.set(pairKey(h.id, eventId), { webhookId: h.id, eventId, deliveryId: undefined, workflowId: `(no row: webhook ${h.id}, event ${eventId})`, behaviour: h.behaviour, payload });
     }
     const t0 = Date.now();
     const at = () => `t+${((Date.now() - t0) / 1000).toFixed(1)}s`;
     receiver.flakyUntil(t0 + opts.flakyForMs);
     const publishedAt = new Map<string, number>();
     const publishing = (async () => {
-      await forEachLimited(eventIds.map((eventId, order) => ({ eventId, order })), 8, async ({ eventId, order }) => {
+      await inParallel(eventIds.map((eventId, order) => ({ eventId, order })), 8, async ({ eventId, order }) => {
         await sleep(t0 + (order * opts.publishWindowMs) / opts.events - Date.now());
         await client.call('POST', '/v1/events', { id: eventId, type: 'order.created', payload: { order, run: runTag } }, { 'idempotency-key': `publish-${eventId}` });
         publishedAt.set(eventId, Date.now());
@@ -195,8 +210,16 @@ export async function runProductionPath(stack: ClusterStack, opts: ProductionRun
     const ids = [...expected.keys()];
     const rows = new Map<string, Record<string, unknown>>();
     const readRows = async () => {
-      for (let i = 0; i < ids.length; i += 500) {
-        for (const r of await store!.find('herald_deliveries', { where: { id: { $in: ids.slice(i, i + 500) } } })) rows.set(String(r.id), r);
+      for (let i = 0; i < eventIds.length; i += 500) {
+        for (const r of await store!.find('herald_deliveries', { where: { event_id: { $in: eventIds.slice(i, i + 500) } } })) {
+          const key = pairKey(String(r.webhook_id), String(r.event_id));
+          rows.set(key, r);
+          const exp = expected.get(key);
+          if (exp) {
+            exp.deliveryId = String(r.id);
+            exp.workflowId = String(r.workflow_id);
+          }
+        }
       }
     };
     const drainDeadline = Date.now() + opts.drainTimeoutMs;
@@ -223,7 +246,7 @@ export async function runProductionPath(stack: ClusterStack, opts: ProductionRun
     for (const w of workers) for (const identity of w.identities()) identityToWorker.set(identity, w.label);
     const workByWorker: Record<string, number> = Object.fromEntries(workers.map((w) => [w.label, 0]));
     const mismatches: string[] = [];
-    await forEachLimited(ids, 16, async (id) => {
+    await inParallel(ids, 16, async (id) => {
       const exp = expected.get(id)!;
       const row = rows.get(id);
       if (!row) {
@@ -269,20 +292,24 @@ export async function runProductionPath(stack: ClusterStack, opts: ProductionRun
     if (running !== 0) violations.push(`stuck: ${running} deliverWebhook/fanOutEvent workflows still running`);
 
     // ── audit: what the receiver saw ──
+    // A request belongs to the pair (webhook of its path, event named by its webhook-id): a request under any
+    // other webhook-id is a duplicate under another id, and shows up here as unexpected.
+    const requestKey = (r: { path: string; webhookId: string }) => pairKey(webhookByPath.get(r.path) ?? `(path ${r.path})`, r.webhookId);
     const validFor = new Set<string>();
     const accepted = new Map<string, number>();
     const problems: string[] = [];
     for (const r of receiver.requests) {
-      const exp = expected.get(r.deliveryId);
+      const key = requestKey(r);
+      const exp = expected.get(key);
       if (!exp) {
-        problems.push(`unexpected request ${r.path} delivery ${r.deliveryId}`);
+        problems.push(`unexpected request: ${r.path} webhook-id ${r.webhookId} (delivery ${r.deliveryId}, attempt ${r.attempt})`);
         continue;
       }
       if (!r.valid) problems.push(`${exp.workflowId} attempt ${r.attempt}: invalid signature (${r.verifyError})`);
-      else if (r.webhookId !== exp.eventId) problems.push(`${exp.workflowId} attempt ${r.attempt}: webhook-id ${r.webhookId} ≠ event id ${exp.eventId} (a duplicate under another id)`);
       else if (JSON.stringify(r.data) !== JSON.stringify(exp.payload)) problems.push(`${exp.workflowId}: payload ${JSON.stringify(r.data)} ≠ ${JSON.stringify(exp.payload)}`);
-      else validFor.add(exp.deliveryId);
-      if (r.status === 200) accepted.set(r.deliveryId, (accepted.get(r.deliveryId) ?? 0) + 1);
+      else if (r.deliveryId !== exp.deliveryId) problems.push(`${exp.workflowId}: request says delivery ${r.deliveryId}, the table ${exp.deliveryId ?? '(no row)'}`);
+      else validFor.add(key);
+      if (r.status === 200) accepted.set(key, (accepted.get(key) ?? 0) + 1);
     }
     for (const p of problems.slice(0, 20)) violations.push(`receiver: ${p}`);
     if (problems.length > 20) violations.push(`receiver: … and ${problems.length - 20} more`);
@@ -302,7 +329,7 @@ export async function runProductionPath(stack: ClusterStack, opts: ProductionRun
 
     const timed = [...expected.values()]
       .map((e) => {
-        const first = receiver.requests.find((r) => r.deliveryId === e.deliveryId && r.status === 200);
+        const first = receiver.requests.find((r) => r.status === 200 && requestKey(r) === pairKey(e.webhookId, e.eventId));
         return { e, ms: first ? first.at - (publishedAt.get(e.eventId) ?? first.at) : Number.NaN };
       })
       .filter((x) => Number.isFinite(x.ms))
@@ -315,7 +342,7 @@ export async function runProductionPath(stack: ClusterStack, opts: ProductionRun
     if (slowest) {
       const from = publishedAt.get(slowest.eventId) ?? t0;
       const rel = (ms: number) => `+${((ms - from) / 1000).toFixed(1)}s`;
-      slowestStory.push(`slowest: ${slowest.workflowId} (${slowest.behaviour}); requests: ${receiver.requests.filter((r) => r.deliveryId === slowest.deliveryId).map((r) => `#${r.attempt}→${r.status}@${rel(r.at)}`).join(' ')}`);
+      slowestStory.push(`slowest: ${slowest.workflowId} (${slowest.behaviour}); requests: ${receiver.requests.filter((r) => requestKey(r) === pairKey(slowest.webhookId, slowest.eventId)).map((r) => `#${r.attempt}→${r.status}@${rel(r.at)}`).join(' ')}`);
       try {
         const history = await temporal.workflow.getHandle(slowest.workflowId).fetchHistory();
         const events = (history.events ?? []).map((ev) => {
@@ -384,4 +411,3 @@ export function parseWorkflowIds(out: string): string[] {
   return items.map((i) => String((i as { execution?: { workflowId?: string } }).execution?.workflowId ?? '')).filter(Boolean);
 }
 
-export const HERALD_ATTRIBUTE_NAMES = HERALD_SEARCH_ATTRIBUTES.map((k) => k.name);
