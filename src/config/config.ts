@@ -104,7 +104,7 @@ const EnvSchema = z.object({
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Every variable Herald reads; a config file may set only these. */
-const CONFIG_VARIABLES = [...Object.keys(EnvSchema.shape)];
+export const CONFIG_VARIABLES = [...Object.keys(EnvSchema.shape)];
 
 /**
  * The optional config file (HERALD_CONFIG_FILE): `KEY=value` lines (like a .env file; `#` comments) or a JSON

@@ -18,6 +18,7 @@ import { argvOf, dependsOn, envOf, hasHealthcheck, healthcheckArgv, hostPathFor,
 import { parseDockerfile } from './dockerfile-parser.js';
 import { HERALD_ROLES, HERALD_SEARCH_ATTRIBUTES, HERALD_SERVICES, ONE_SHOT_JOBS, repoRoot, REQUIRED_SECRETS, SECRETS_BY_ROLE, SERVICES } from './herald-stack.js';
 import { emittedJs, isExecutable } from './repo-files.js';
+import { TEMPORAL_SERVER_VERSION } from '../../src/embedded/temporal-server-binary.js';
 
 describe('docker-compose.yml', () => {
   const compose = loadCompose();
@@ -90,7 +91,8 @@ describe('docker-compose.yml', () => {
 
     const server = splitImage(service(compose, SERVICES.temporal).image ?? '');
     expect(server.repository).toBe('temporalio/server');
-    expect(server.tag).toBe('1.29.1');
+    // The version npm run test:cluster builds and runs (one pin for both).
+    expect(server.tag).toBe(TEMPORAL_SERVER_VERSION);
     expect(splitImage(service(compose, SERVICES.ui).image ?? '')).toMatchObject({ repository: 'temporalio/ui', tag: '2.34.0' });
 
     for (const job of ONE_SHOT_JOBS) {
