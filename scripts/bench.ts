@@ -31,7 +31,8 @@
  *
  * Writes bench/results/<date>.json, .md and .png (the chart; `--docs` also copies it to docs/bench.png).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -56,6 +57,12 @@ const ROOT = projectRoot();
 // ---------------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--cluster')) {
+    // `npm run bench -- --cluster`: the real-server scale bench (scripts/bench-cluster.ts, bench/CLUSTER.md).
+    const args = process.argv.slice(2).filter((a) => a !== '--cluster');
+    const run = spawnSync(process.execPath, [path.join(path.dirname(fileURLToPath(import.meta.url)), 'bench-cluster.js'), ...args], { stdio: 'inherit' });
+    process.exit(run.status ?? 1);
+  }
   const opts = parseArgs(process.argv.slice(2));
   const began = nowMs();
   const date = new Date().toISOString().replace(/:/g, '-').replace(/\..*$/, '');
