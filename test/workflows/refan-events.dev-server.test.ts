@@ -1,51 +1,38 @@
 import { Client, Connection } from '@temporalio/client';
-import { type Worker } from '@temporalio/worker';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeraldClient } from '../../src/client/herald-client.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { DataEngine } from '../../src/store/data-engine.js';
 import { findEvent, recordEvent } from '../../src/store/events.js';
-import { openEngine } from '../../src/store/open-engine.js';
-import { createWorker } from '../../src/worker/create-worker.js';
 import { ensureRefanSchedule, REFAN_SCHEDULE_ID } from '../../src/worker/refan-schedule.js';
 import { eventually } from '../support/delivery-checks.js';
-import { TEST_BOX, testActivityDeps, uniqueId } from '../support/deps.js';
-import { startReceiver, type Receiver } from '../support/receiver.js';
-import { startDevTemporal, type TemporalForTests } from '../support/temporal.js';
+import { TEST_BOX, uniqueId } from '../support/deps.js';
+import { useDevServerFixture } from '../support/dev-server-fixture.js';
+import type { Receiver } from '../support/receiver.js';
 
 // Publish stores the event before it starts anything. These prove that once the event is stored, a publisher
 // that dies (or loses Temporal) before any start loses nothing: the real `herald-refan` Schedule, on a real dev
 // server, finishes the fan-out, and every webhook receives the event exactly once.
 describe('the re-fan schedule on the dev server', () => {
-  let temporal: TemporalForTests;
+  const fx = useDevServerFixture('refan');
   let store: DataEngine;
   let receiver: Receiver;
-  let worker: Worker;
-  let workerRun: Promise<void>;
   let herald: HeraldClient;
-  const taskQueue = uniqueId('tq-');
+  let taskQueue: string;
 
   beforeAll(async () => {
-    temporal = await startDevTemporal();
-    store = await openEngine('memory:');
-    receiver = await startReceiver();
-    const client = temporal.env.client;
-    worker = await createWorker({ connection: temporal.env.nativeConnection, namespace: 'default', taskQueue, deps: testActivityDeps(store, { temporal: client, taskQueue }) });
-    workerRun = worker.run();
-    herald = new HeraldClient({ temporal: client, store, box: TEST_BOX, taskQueue });
+    store = fx.store;
+    receiver = await fx.receiver();
+    ({ taskQueue } = await fx.runningWorker());
+    herald = fx.client({ taskQueue });
     // The schedule as the worker creates it, with a short cadence: every 2 s, events older than 1 s.
     const config = loadConfig({ HERALD_TASK_QUEUE: taskQueue, HERALD_REFAN_INTERVAL_SECONDS: '2', HERALD_REFAN_AFTER_SECONDS: '1', HERALD_DATABASE_URL: 'memory:' });
-    await ensureRefanSchedule(client, config);
+    await ensureRefanSchedule(fx.temporal.env.client, config);
   });
 
   afterAll(async () => {
-    await temporal?.env.client.schedule.getHandle(REFAN_SCHEDULE_ID).delete().catch(() => undefined);
-    worker?.shutdown();
-    await workerRun?.catch(() => undefined);
-    await receiver?.close();
-    await store?.close();
-    await temporal?.teardown();
+    await fx.temporal.env.client.schedule.getHandle(REFAN_SCHEDULE_ID).delete().catch(() => undefined);
   });
 
   it('an event stored by a publisher that died before any start is delivered once per webhook', async () => {
@@ -80,7 +67,7 @@ describe('the re-fan schedule on the dev server', () => {
     const tenantId = uniqueId('t');
     await herald.webhooks.create({ tenantId, url: `${receiver.url}/lost-temporal`, eventTypes: ['*'] });
     // A client whose connection is gone: the event is stored, the start fails.
-    const dead = await Connection.connect({ address: temporal.address });
+    const dead = await Connection.connect({ address: fx.temporal.address });
     await dead.close();
     const cut = new HeraldClient({ temporal: new Client({ connection: dead }), store, box: TEST_BOX, taskQueue });
     const eventId = uniqueId('evt_');
