@@ -1,20 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HeraldClient } from '../../src/client/herald-client.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError } from '../../src/errors.js';
 import type { DataEngine } from '../../src/store/data-engine.js';
-import { openEngine } from '../../src/store/open-engine.js';
-import { createWorker } from '../../src/worker/create-worker.js';
 import { eventually } from '../support/delivery-checks.js';
-import { testActivityDeps, uniqueId, TEST_BOX } from '../support/deps.js';
-import { startReceiver, type Receiver, type ReceivedRequest } from '../support/receiver.js';
-import { startDevTemporal, type TemporalForTests } from '../support/temporal.js';
+import { uniqueId } from '../support/deps.js';
+import { useDevServerFixture } from '../support/dev-server-fixture.js';
+import type { ReceivedRequest } from '../support/receiver.js';
+import type { TemporalForTests } from '../support/temporal.js';
 
 // Durable fan-out on the real dev server: one publish reaches every matching webhook exactly once, through
-// several continue-as-new runs, and concurrent publishes of one event converge on one fan-out. The delivery
+// several continue-as-new runs, and concurrent publishes of one event converge. The delivery
 // table is a SQLite file. Each test uses its own tenant, so no test's webhooks match another test's events.
 
 const FAN_OUT_WEBHOOKS = 1000;
@@ -25,40 +20,23 @@ const CREATE_CHUNK = 100;
 const FAN_OUT_TEST_TIMEOUT_MS = 240_000;
 
 describe('fan-out on the dev server', () => {
+  const fx = useDevServerFixture('fan-out');
   let temporal: TemporalForTests;
   let store: DataEngine;
-  let dir: string;
-  const receivers: Receiver[] = [];
 
-  beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'herald-fan-out-'));
-    temporal = await startDevTemporal();
-    store = await openEngine(`sqlite:${path.join(dir, 'herald.db')}`);
+  beforeAll(() => {
+    temporal = fx.temporal;
+    store = fx.store;
   });
 
   afterEach(async () => {
-    await Promise.all(receivers.splice(0).map((r) => r.close()));
+    await fx.closeReceivers();
   });
 
-  afterAll(async () => {
-    await store?.close();
-    await temporal?.teardown();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function receiver(): Promise<Receiver> {
-    const r = await startReceiver();
-    receivers.push(r);
-    return r;
-  }
+  const receiver = () => fx.receiver();
 
   async function setup() {
-    const taskQueue = uniqueId('tq-');
-    const worker = await createWorker({
-      connection: temporal.env.nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      deps: testActivityDeps(store, { temporal: temporal.env.client, taskQueue }),
+    const { worker, taskQueue } = await fx.worker({
       overrides: {
         maxConcurrentActivityTaskExecutions: 200,
         maxConcurrentLocalActivityExecutions: 200,
@@ -66,8 +44,7 @@ describe('fan-out on the dev server', () => {
         maxCachedWorkflows: 2000,
       },
     });
-    const herald = new HeraldClient({ temporal: temporal.env.client, store, box: TEST_BOX, taskQueue });
-    return { herald, worker, tenantId: uniqueId('t-') };
+    return { herald: fx.client({ taskQueue }), worker, tenantId: uniqueId('t-') };
   }
 
   function pathOf(request: ReceivedRequest): string {
