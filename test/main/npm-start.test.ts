@@ -11,6 +11,7 @@ import { openEngine } from '../../src/store/open-engine.js';
 import { createSecretBox, parseEncryptionKey } from '../../src/store/secret-box.js';
 import type { DataEngine } from '../../src/store/data-engine.js';
 import { uniqueId } from '../support/deps.js';
+import { eventually } from '../support/delivery-checks.js';
 import { startReceiver } from '../support/receiver.js';
 
 /**
@@ -134,11 +135,14 @@ describe('npm start (embedded default)', () => {
       await receiver.waitForRequests(1);
       expect(await client.deliveries.handle(started.workflowId).result()).toMatchObject({ status: 'success' });
 
-      // The Web UI's own HTTP API lists the workflow.
+      // The Web UI's own HTTP API lists the workflow. The delivery can finish within a second of "ready" (the fast
+      // path), before the UI's backend has connected to the server (it answers 503 until then): poll a little.
       const query = encodeURIComponent(`WorkflowId="${started.workflowId}"`);
-      const ui = await fetch(`http://127.0.0.1:${ports.ui}/api/v1/namespaces/default/workflows?query=${query}`);
-      expect(ui.status).toBe(200);
-      expect(await ui.text()).toContain(started.workflowId);
+      await eventually(async () => {
+        const ui = await fetch(`http://127.0.0.1:${ports.ui}/api/v1/namespaces/default/workflows?query=${query}`);
+        expect(ui.status).toBe(200);
+        expect(await ui.text()).toContain(started.workflowId);
+      }, 20_000, 250);
     } finally {
       await close();
       await receiver.close();
