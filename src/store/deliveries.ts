@@ -1,4 +1,4 @@
-import { DeliveryNotFoundError, ValidationError } from '../errors.js';
+import { DeliveryNotFoundError } from '../errors.js';
 import { decodeCursor, encodeCursor, newestFirstPage } from './cursor.js';
 import type { DeliveryStatus } from '../workflows/messages.js';
 import { UniqueViolationError, type DataEngine } from './data-engine.js';

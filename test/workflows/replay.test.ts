@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/embedded/project-root.js';
-import { workflowBundlePath as WORKFLOW_BUNDLE_PATH } from '../../src/worker/workflow-bundle.js';
+import { workflowBundlePath } from '../../src/worker/workflow-bundle.js';
 
 // Every recorded history must replay on the current workflow code: a change that would break running
 // deliveries fails here (it needs patched() or a new workflow type). Recorded by scripts/record-histories.ts.
@@ -18,6 +18,6 @@ describe('replay of recorded histories', () => {
   it.each(files)('%s replays deterministically on the current bundle', async (file) => {
     const history = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as object;
     // Throws DeterminismViolationError (or ReplayError) when the code no longer matches the history.
-    await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH() } }, history, file);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath() } }, history, file);
   });
 });

@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { tenantFilter } from '../auth.js';
 import { eventJson } from '../present.js';
 import { EventQuery, IdParam, PublishedEvent, PublishEventBody, StoredEvent as EventSchema } from '../schemas.js';
-import { BEARER, errors, IDEMPOTENCY_HEADER_PARAMETER, json, jsonBody, type App } from './common.js';
+import { BEARER, errors, IDEMPOTENCY_HEADER_PARAMETER, json, requiredJsonBody, type App } from './common.js';
 
 
 const tags = ['events'];
@@ -16,7 +16,7 @@ export const publishEventRoute = createRoute({
   summary: 'Publish an event',
   description:
     'Stores the event, then starts its deliveries (directly for up to 100 matching webhooks, through the durable fan-out workflow beyond): once this answers, every matching webhook will get it, and once the event is stored even a crash half-way loses nothing (a schedule finishes unfinished fan-outs). The same `id` again is the same event (200 with the same body); the same `id` with another type or payload is a 409.',
-  request: { body: jsonBody(PublishEventBody, true) },
+  request: { body: requiredJsonBody(PublishEventBody) },
   responses: {
     202: json(PublishedEvent, 'Published; the listed deliveries are started (`fanOut: direct`) or being started (`fanOut: workflow`).'),
     200: json(PublishedEvent, 'This event id was already published: nothing new happened.'),
