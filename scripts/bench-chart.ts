@@ -32,7 +32,8 @@ function decades(lo: number, hi: number): number[] {
 }
 
 export function chartSvg(input: ChartInput): string {
-  const rows = input.results.filter((r) => !r.error && r.delivered > 0);
+  // Phases that count rather than time (cost) have no throughput to draw.
+  const rows = input.results.filter((r) => !r.error && r.delivered > 0 && r.throughput > 0);
   const rowH = 26;
   const top = 70;
   const labelW = 150;

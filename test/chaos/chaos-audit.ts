@@ -311,8 +311,9 @@ export function auditProbes(ctx: RunContext, infra: Infrastructure, expectation:
     if (row?.status !== 'dead') violations.push(`never-answering probe ${o.exp.workflowId}: status ${String(row?.status)}, expected dead`);
     else {
       // Its last attempt either timed out on the wire ("timeout after 1000ms … retries exhausted") or, when a
-      // worker kill took it, in Temporal ("Activity task timed out"): both are the timeout path.
-      if (!/timeout after \d+ms|timed out/i.test(String(row.error))) violations.push(`never-answering probe ${o.exp.workflowId}: error "${String(row.error)}" does not say timeout`);
+      // worker kill or server restart took it, in Temporal ("Activity task timed out", or "activity Heartbeat
+      // timeout" when the dead worker's heartbeats stopped first): all are the timeout path.
+      if (!/timeout after \d+ms|timed out|heartbeat timeout/i.test(String(row.error))) violations.push(`never-answering probe ${o.exp.workflowId}: error "${String(row.error)}" does not say timeout`);
       if (!(Number(row.attempts) >= 1 && Number(row.attempts) <= opts.probeSchedule.length)) violations.push(`never-answering probe ${o.exp.workflowId}: ${String(row.attempts)} attempts, expected 1–${opts.probeSchedule.length}`);
       if (row.response_code !== null) violations.push(`never-answering probe ${o.exp.workflowId}: response code ${String(row.response_code)}`);
       if (arrivals < 1) violations.push(`never-answering probe ${o.exp.workflowId}: no request ever arrived`);
