@@ -13,15 +13,13 @@ import path from 'node:path';
 import { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { NativeConnection } from '@temporalio/worker';
-import { pino } from 'pino';
-import { parseEgressAllowList } from '../src/egress/allow-list.js';
-import { createGuardedDispatcher } from '../src/egress/guarded-dispatcher.js';
 import { HeraldClient } from '../src/client/herald-client.js';
 import { deliveryWorkflowId } from '../src/delivery/ids.js';
 import type { DataEngine } from '../src/store/data-engine.js';
 import { openEngine } from '../src/store/open-engine.js';
 import { createSecretBox } from '../src/store/secret-box.js';
 import { createWorker } from '../src/worker/create-worker.js';
+import { benchActivityDeps } from './bench-activity-deps.js';
 import { nowMs, sleep, type ReceiverRoute } from './bench-lib.js';
 import { closedLoop, type Env } from './bench-load.js';
 import { Meter, round, type PhaseResult } from './bench-runtime.js';
@@ -98,16 +96,7 @@ export async function runCost(env: Env, count: number): Promise<PhaseResult> {
     connection: native,
     namespace: 'default',
     taskQueue,
-    deps: {
-      store: workerSide.engine,
-      box,
-      starter: { temporal, taskQueue, searchAttributes: true, eager: true, onStarted },
-      dispatcher: createGuardedDispatcher({ allow: parseEgressAllowList('127.0.0.1') }),
-      clock: Date.now,
-      random: Math.random,
-      logger: pino({ level: 'silent' }),
-      userAgent: 'Herald/bench',
-    },
+    deps: benchActivityDeps(workerSide.engine, box, { temporal, taskQueue, searchAttributes: true, eager: true, onStarted }),
     overrides: { shutdownGraceTime: '5 seconds' },
   });
   const running = worker.run();

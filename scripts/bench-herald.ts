@@ -7,6 +7,7 @@ import { fanOutWorkflowId } from '../src/delivery/ids.js';
 import type { DataEngine } from '../src/store/data-engine.js';
 import { openEngine } from '../src/store/open-engine.js';
 import { createSecretBox } from '../src/store/secret-box.js';
+import { benchActivityDeps } from './bench-activity-deps.js';
 import { nowMs, sleep, type ReceiverRoute } from './bench-lib.js';
 import { type Options } from './bench-options.js';
 import { Meter, round, type PhaseResult, type WorkerChild } from './bench-runtime.js';
@@ -158,24 +159,12 @@ export async function runHerald(env: Env, run: HeraldRun): Promise<PhaseResult> 
 export async function startInprocWorker(env: Env, store: DataEngine, taskQueue: string, overrides: Record<string, unknown>) {
   const { NativeConnection } = await import('@temporalio/worker');
   const { createWorker } = await import('../src/worker/create-worker.js');
-  const { parseEgressAllowList } = await import('../src/egress/allow-list.js');
-  const { createGuardedDispatcher } = await import('../src/egress/guarded-dispatcher.js');
-  const { pino } = await import('pino');
   const connection = await NativeConnection.connect({ address: env.server.address });
   const worker = await createWorker({
     connection,
     namespace: 'default',
     taskQueue,
-    deps: {
-      store,
-      box: createSecretBox(env.boxKey),
-      starter: { temporal: env.client, taskQueue, searchAttributes: true },
-      dispatcher: createGuardedDispatcher({ allow: parseEgressAllowList('127.0.0.1') }),
-      clock: Date.now,
-      random: Math.random,
-      logger: pino({ level: 'silent' }),
-      userAgent: 'Herald/bench',
-    },
+    deps: benchActivityDeps(store, createSecretBox(env.boxKey), { temporal: env.client, taskQueue, searchAttributes: true }),
     overrides: { shutdownGraceTime: '5 seconds', ...overrides },
   });
   return { shutdown: () => worker.shutdown(), run: worker.run(), close: () => connection.close() };

@@ -9,13 +9,11 @@
 import { Client } from '@temporalio/client';
 import { activityInfo } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
-import { pino } from 'pino';
 import { request } from 'undici';
-import { parseEgressAllowList } from '../src/egress/allow-list.js';
-import { createGuardedDispatcher } from '../src/egress/guarded-dispatcher.js';
 import { openEngine } from '../src/store/open-engine.js';
 import { createSecretBox } from '../src/store/secret-box.js';
 import { createWorker } from '../src/worker/create-worker.js';
+import { benchActivityDeps } from './bench-activity-deps.js';
 import { nowMs, selfUsage, type FromWorker, type ToWorker, type WorkerConfig } from './bench-lib.js';
 
 const send = (m: FromWorker) => process.send?.(m);
@@ -64,17 +62,8 @@ async function start(config: WorkerConfig): Promise<void> {
       connection,
       namespace: 'default',
       taskQueue: config.taskQueue,
-      deps: {
-        store,
-        box: createSecretBox(Buffer.from(config.boxKeyHex!, 'hex')),
-        // As `herald worker` does: fan-out starts go over the worker's own connection, with eager start.
-        starter: { temporal: new Client({ connection }), taskQueue: config.taskQueue, searchAttributes: true, eager: true },
-        dispatcher: createGuardedDispatcher({ allow: parseEgressAllowList('127.0.0.1') }),
-        clock: Date.now,
-        random: Math.random,
-        logger: pino({ level: 'silent' }),
-        userAgent: 'Herald/bench',
-      },
+      // As `herald worker` does: fan-out starts go over the worker's own connection, with eager start.
+      deps: benchActivityDeps(store, createSecretBox(Buffer.from(config.boxKeyHex!, 'hex')), { temporal: new Client({ connection }), taskQueue: config.taskQueue, searchAttributes: true, eager: true }),
       overrides: { shutdownGraceTime: '5 seconds', ...overrides },
     });
   }

@@ -26,15 +26,18 @@ export class ValidationError extends HeraldError {
   constructor(
     override readonly field: string,
     readonly reason: string,
+    code: Extract<HeraldErrorCode, 'validation' | 'payload_too_large'> = 'validation',
   ) {
-    super('validation', `${field}: ${reason}`, field);
+    super(code, `${field}: ${reason}`, field);
   }
 }
 
 /** A payload over the configured limit: a validation error the HTTP API answers with 413. */
 export class PayloadTooLargeError extends ValidationError {
   override name = 'PayloadTooLargeError';
-  override readonly code = 'payload_too_large' as const;
+  constructor(field: string, reason: string) {
+    super(field, reason, 'payload_too_large');
+  }
 }
 
 export class ForbiddenError extends HeraldError {

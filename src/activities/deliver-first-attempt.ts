@@ -1,4 +1,4 @@
-import { recordDeliveryCreated, recordFirstAttemptStarted } from '../store/deliveries.js';
+import { deliveryRowOf, recordDeliveryCreated, recordFirstAttemptStarted } from '../store/deliveries.js';
 import type { FirstAttemptInput, FirstAttemptResult } from '../workflows/messages.js';
 import { isVerdict, loadTargets, recordedOutcome, sendAttempt, type AttemptVerdict } from './attempt-delivery.js';
 import type { ActivityDeps } from './create-activities.js';
@@ -13,19 +13,7 @@ export function createDeliverFirstAttempt(deps: ActivityDeps) {
   return async function deliverFirstAttempt(input: FirstAttemptInput): Promise<FirstAttemptResult> {
     const targets = await loadTargets(deps, input, 1);
     const now = deps.clock();
-    const row = {
-      deliveryId: input.deliveryId,
-      tenantId: input.tenantId,
-      webhookId: input.webhookId,
-      eventId: input.eventId,
-      eventType: input.eventType,
-      eventTimeMs: input.eventTimeMs,
-      // The URL is not in the workflow input (it may carry a token); the row records the webhook's current one.
-      url: isVerdict(targets) ? '' : targets.webhook.url,
-      method: isVerdict(targets) ? 'POST' : targets.webhook.method,
-      workflowId: input.workflowId,
-      runId: input.runId,
-    };
+    const row = deliveryRowOf(input, isVerdict(targets) ? undefined : targets.webhook);
     if (isVerdict(targets)) {
       // Nothing to send to: the row exists (pending) so the workflow's final mirror can mark it dead with why.
       await recordDeliveryCreated(deps.store, row, now);

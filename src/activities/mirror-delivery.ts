@@ -1,4 +1,4 @@
-import { findDelivery, recordDeliveryCreated, recordDeliveryFinished } from '../store/deliveries.js';
+import { deliveryRowOf, findDelivery, recordDeliveryCreated, recordDeliveryFinished } from '../store/deliveries.js';
 import { findWebhook } from '../store/webhooks.js';
 import type { MirrorDeliveryInput } from '../workflows/messages.js';
 import type { ActivityDeps } from './create-activities.js';
@@ -11,24 +11,7 @@ import type { ActivityDeps } from './create-activities.js';
 export function createMirrorDelivery({ store, clock }: Pick<ActivityDeps, 'store' | 'clock'>) {
   return async function mirrorDelivery(input: MirrorDeliveryInput): Promise<{ attempts: number; responseCode: number | null } | undefined> {
     if (input.phase === 'created') {
-      // The URL is not in the workflow input (it may carry a token); the row records the webhook's current one.
-      const webhook = await findWebhook(store, input.webhookId);
-      await recordDeliveryCreated(
-        store,
-        {
-          deliveryId: input.deliveryId,
-          tenantId: input.tenantId,
-          webhookId: input.webhookId,
-          eventId: input.eventId,
-          eventType: input.eventType,
-          eventTimeMs: input.eventTimeMs,
-          url: webhook?.url ?? '',
-          method: webhook?.method ?? 'POST',
-          workflowId: input.workflowId,
-          runId: input.runId,
-        },
-        clock(),
-      );
+      await recordDeliveryCreated(store, deliveryRowOf(input, await findWebhook(store, input.webhookId)), clock());
       return undefined;
     }
     await recordDeliveryFinished(

@@ -71,13 +71,13 @@ export async function fanOut(ctx: ClientContext, event: StoredEvent, tuning: Pub
   const base = { eventId: event.eventId, tenantId: event.tenantId, eventType: event.eventType };
   const directLimit = tuning.directLimit ?? ctx.directFanOutLimit;
   const deps = { store: ctx.store, starter: starterOf(ctx), clock: ctx.clock };
-  // One more than the limit tells "small" from "large" in the same query.
-  const probe = await findSubscribers(ctx.store, event, { limit: directLimit + 1 });
-  if (probe.webhooks.length <= directLimit && probe.nextCursor === null) {
-    const deliveries = probe.webhooks.map((w) => plannedDelivery(w, event.eventId));
+  // One query serves both: more than the limit tells "small" from "large", and the same page is the listing.
+  const page = await findSubscribers(ctx.store, event, { limit: Math.max(directLimit + 1, MAX_LISTED_DELIVERIES) });
+  if (page.webhooks.length <= directLimit && page.nextCursor === null) {
+    const deliveries = page.webhooks.map((w) => plannedDelivery(w, event.eventId));
     if (event.status !== 'fanned_out') {
-      await deliverToSubscribers(deps, event, probe.webhooks);
-      await markEventFannedOut(ctx.store, event.tenantId, event.eventId, probe.webhooks.length, ctx.clock());
+      await deliverToSubscribers(deps, event, page.webhooks);
+      await markEventFannedOut(ctx.store, event.tenantId, event.eventId, page.webhooks.length, ctx.clock());
     }
     return { ...base, fanOut: 'direct', workflowId: null, runId: null, deliveries, deliveriesTruncated: false };
   }
@@ -93,13 +93,12 @@ export async function fanOut(ctx: ClientContext, event: StoredEvent, tuning: Pub
           ...(tuning.batchSize !== undefined ? { batchSize: tuning.batchSize } : {}),
           ...(tuning.batchesPerRun !== undefined ? { batchesPerRun: tuning.batchesPerRun } : {}),
         });
-  const listed = await findSubscribers(ctx.store, event, { limit: MAX_LISTED_DELIVERIES });
   return {
     ...base,
     fanOut: 'workflow',
     ...started,
-    deliveries: listed.webhooks.map((w) => plannedDelivery(w, event.eventId)),
-    deliveriesTruncated: listed.nextCursor !== null,
+    deliveries: page.webhooks.slice(0, MAX_LISTED_DELIVERIES).map((w) => plannedDelivery(w, event.eventId)),
+    deliveriesTruncated: page.webhooks.length > MAX_LISTED_DELIVERIES || page.nextCursor !== null,
   };
 }
 

