@@ -68,5 +68,37 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
   mkdirSync(path.dirname(logFile), { recursive: true });
   const address = `${ip}:${port}`;
   const proc = await spawnTemporalServer(opts.binary.command, args, { address, logFile, startTimeoutMs: opts.startTimeoutMs });
+  if (uiUrl) {
+    try {
+      await waitForWebUi(uiUrl, UI_READY_TIMEOUT_MS);
+    } catch (err) {
+      await proc.stop();
+      throw err;
+    }
+  }
   return { address, uiUrl, process: proc, stop: () => proc.stop() };
+}
+
+/** The Web UI's backend connects to the frontend a moment after the frontend serves. */
+const UI_READY_TIMEOUT_MS = 30_000;
+
+/**
+ * Waits until the Web UI answers its own API (it says 503 until its backend has connected), so "ready" means the
+ * printed UI address works.
+ */
+async function waitForWebUi(uiUrl: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${uiUrl}/api/v1/namespaces/default/workflows`, { signal: AbortSignal.timeout(2_000) });
+      await response.body?.cancel();
+      if (response.ok) return;
+      last = `HTTP ${response.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the Temporal Web UI at ${uiUrl} did not answer within ${timeoutMs} ms (last: ${last})`);
 }
