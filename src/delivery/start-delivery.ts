@@ -12,6 +12,7 @@ import type { DeliverWebhookInput, FanOutEventInput } from '../workflows/message
 import { HERALD_DELIVERY_STATUS, HERALD_EVENT_ID, HERALD_EVENT_TYPE, HERALD_TENANT_ID, HERALD_WEBHOOK_ID } from './search-attributes.js';
 import { deliveryId, deliveryWorkflowId, fanOutWorkflowId } from './ids.js';
 import { maxAttemptsOf } from './retry-schedule.js';
+import { markdownText } from './markdown.js';
 
 /** The workflow type every new delivery runs (the fast-path lifecycle in workflows/deliver-webhook.ts). */
 export const DELIVERY_WORKFLOW_TYPE = 'deliverWebhookV2';
@@ -52,7 +53,7 @@ function startOptions(starter: DeliveryStarter, webhook: Webhook, args: DeliverW
     workflowId,
     args: [args] as [DeliverWebhookInput],
     staticSummary: `${webhook.method} ${new URL(webhook.url).host} · ${args.eventType}`,
-    staticDetails: `delivery ${args.deliveryId} of event ${args.eventId} (tenant ${args.tenantId}) to webhook ${webhook.id}`,
+    staticDetails: markdownText(`delivery ${args.deliveryId} of event ${args.eventId} (tenant ${args.tenantId}) to webhook ${webhook.id}`),
     // Every attribute, the status included, is set here; the workflow upserts the status once, at the end.
     typedSearchAttributes: starter.searchAttributes
       ? [
