@@ -7,7 +7,7 @@
  *
  * Re-record only when a workflow change is meant to break old histories (a new workflow type, or after
  * every run of the old code has finished); otherwise guard the change with patched() and keep the files.
- * Files of retired workflow types (`deliverWebhook.*`, the first delivery type) are never rewritten: new code
+ * Files of retired workflow types (`deliverWebhook.*` and `deliverWebhookV2.*`, the earlier delivery types) are never rewritten: new code
  * cannot produce them, and they stay for as long as the frozen type is registered.
  */
 import { execFile } from 'node:child_process';
@@ -23,6 +23,7 @@ import { pino } from 'pino';
 import { parseEgressAllowList } from '../src/egress/allow-list.js';
 import { createGuardedDispatcher } from '../src/egress/guarded-dispatcher.js';
 import { HeraldClient } from '../src/client/herald-client.js';
+import { deliveryResult } from '../src/delivery/delivery-result.js';
 import { projectRoot } from '../src/embedded/project-root.js';
 import { resolveTemporalBinary } from '../src/embedded/temporal-binaries.js';
 import { startDevServer } from '../src/embedded/temporal-dev-server.js';
@@ -73,8 +74,8 @@ function delivery(name: string, script: Script, webhook: { retrySchedule?: numbe
     const { webhook: wh } = await env.herald.webhooks.create({ url: env.url, retryJitter: 0, ...webhook });
     const started = await env.herald.deliveries.deliver({ webhookId: wh.id, eventId: `evt_${name}`, eventType: 'order.created', payload: { scenario: name } });
     await act?.(env, started.deliveryId);
-    await env.herald.deliveries.handle(started.workflowId).result();
-    return [{ name: `deliverWebhookV2.${name}`, workflowId: started.workflowId }];
+    await deliveryResult(env.herald.deliveries.handle(started.workflowId));
+    return [{ name: `deliverWebhookV3.${name}`, workflowId: started.workflowId }];
   };
 }
 
@@ -92,15 +93,24 @@ const SCENARIOS: ((env: Env) => Promise<Recording[]>)[] = [
     });
     await env.herald.deliveries.cancel(id);
   }),
+  // The webhook is disabled while the delivery waits for its retry: the delivery ends skipped (a failed run).
+  delivery('skipped-webhook-disabled', () => ({ status: 503 }), { retrySchedule: [0, 2] }, async (env, id) => {
+    await waitFor(async () => {
+      const row = await env.herald.deliveries.get(id).catch(() => undefined);
+      return Boolean(row && row.attempts >= 1 && row.status === 'pending');
+    });
+    const row = await env.herald.deliveries.get(id);
+    await env.herald.webhooks.disable(row.webhookId, 'disabled while recording histories');
+  }),
   // A dead delivery, then redelivered: the second run's history.
   async (env) => {
     env.setScript((i) => ({ status: i === 0 ? 400 : 200 }));
     const { webhook } = await env.herald.webhooks.create({ url: env.url });
     const started = await env.herald.deliveries.deliver({ webhookId: webhook.id, eventId: 'evt_redelivered', eventType: 'order.created', payload: {} });
-    await env.herald.deliveries.handle(started.workflowId).result();
+    await deliveryResult(env.herald.deliveries.handle(started.workflowId));
     const again = await env.herald.deliveries.redeliver(started.deliveryId);
-    await env.herald.deliveries.handle(again.workflowId, again.runId).result();
-    return [{ name: 'deliverWebhookV2.redelivered', workflowId: again.workflowId, runId: again.runId }];
+    await deliveryResult(env.herald.deliveries.handle(again.workflowId, again.runId));
+    return [{ name: 'deliverWebhookV3.redelivered', workflowId: again.workflowId, runId: again.runId }];
   },
   // Fan-out to three webhooks, one disabled (skipped).
   async (env) => {
@@ -146,7 +156,7 @@ const SCENARIOS: ((env: Env) => Promise<Recording[]>)[] = [
     const since = Date.now() - 1000;
     const { webhook } = await env.herald.webhooks.create({ url: env.url, tenantId, eventTypes: ['order.*'] });
     const dead = await env.herald.deliveries.deliver({ webhookId: webhook.id, eventId: 'evt_recovery_dead', eventType: 'order.created', payload: {} });
-    await env.herald.deliveries.handle(dead.workflowId).result();
+    await deliveryResult(env.herald.deliveries.handle(dead.workflowId));
     await env.herald.webhooks.disable(webhook.id);
     const skipped = await env.herald.events.publish({ id: 'evt_recovery_skipped', type: 'order.paid', payload: {}, tenantId });
     await env.herald.events.fanOutResult(skipped.eventId, tenantId);

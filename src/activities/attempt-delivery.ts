@@ -33,11 +33,17 @@ export interface AttemptTargets {
 
 type DeliveryRef = Pick<SendSignedWebhookInput, 'webhookId' | 'tenantId' | 'eventId'>;
 
-/** The webhook (with its secrets) and the event: one read each per attempt. A final verdict when either is gone. */
-export async function loadTargets(deps: ActivityDeps, ref: DeliveryRef, attempt: number): Promise<AttemptTargets | AttemptVerdict> {
+/**
+ * The webhook (with its secrets) and the event: one read each per attempt. A final verdict when either is gone.
+ * `endpointAware` (deliverWebhookV3 runs): a disabled webhook ends the delivery `skipped`, for recover, not dead.
+ */
+export async function loadTargets(deps: ActivityDeps, ref: DeliveryRef & { endpointAware?: true }, attempt: number): Promise<AttemptTargets | AttemptVerdict> {
   const webhook = await findWebhookForSending({ engine: deps.store, box: deps.box }, ref.webhookId, deps.clock());
   if (!webhook) return final(FailureType.WebhookUnavailable, `webhook ${ref.webhookId} was deleted`, attempt);
-  if (!webhook.active) return final(FailureType.WebhookUnavailable, `webhook ${ref.webhookId} is disabled (${webhook.disabledReason ?? 'by an operator'})`, attempt);
+  if (!webhook.active) {
+    const why = `webhook ${ref.webhookId} is disabled (${webhook.disabledReason ?? 'by an operator'})`;
+    return final(ref.endpointAware ? FailureType.WebhookDisabled : FailureType.WebhookUnavailable, why, attempt);
+  }
   const event = await findEvent(deps.store, ref.tenantId, ref.eventId);
   if (!event) return final(FailureType.EventMissing, `event ${ref.eventId} is no longer stored`, attempt);
   return { webhook, event };
@@ -134,7 +140,7 @@ export async function sendAttempt(deps: ActivityDeps, input: SendSignedWebhookIn
     },
     deps.clock(),
   );
-  deps.logger.info({ deliveryId: input.deliveryId, webhookId: input.webhookId, attempt, responseCode, durationMs, outcome }, 'delivery attempt');
+  deps.logger.info({ deliveryId: input.deliveryId, eventId: input.eventId, webhookId: input.webhookId, attempt, responseCode, durationMs, outcome }, 'delivery attempt');
   deps.metrics?.recordAttempt({ outcome, durationMs });
 
   switch (verdict.outcome) {

@@ -1,27 +1,94 @@
-import { activityInfo, ApplicationFailure } from '@temporalio/activity';
-import { recordAttemptStarted } from '../store/deliveries.js';
+import { activityInfo, ApplicationFailure, CancelledFailure } from '@temporalio/activity';
+import { findDelivery, recordAttemptLost, recordAttemptStarted } from '../store/deliveries.js';
 import { FailureType } from '../delivery/failure-types.js';
 import type { AttemptFailureDetails, SendSignedWebhookInput, SendSignedWebhookResult } from '../workflows/messages.js';
+import { reportToWorkflow } from './attempt-report.js';
 import { isVerdict, loadTargets, recordedOutcome, sendAttempt, type AttemptVerdict } from './attempt-delivery.js';
 import type { ActivityDeps } from './create-activities.js';
+import { HttpAttemptError } from './http-attempt.js';
+
+/** How long a retry waits when the database was away: doubling from 1 s up to this. */
+const STORAGE_RETRY_MAX_MS = 30_000;
+/** How long a retry waits when another execution of the same run holds the attempt. */
+const BUSY_RETRY_MS = 2_000;
 
 /**
  * The retry path: one signed HTTP attempt per activity attempt. Temporal retries the activity; the verdict
  * decides how long to wait (Herald's schedule, jitter, Retry-After) through `nextRetryDelay`, and which
  * failures are final (non-retryable). Failures carry only the status code and a short reason.
+ *
+ * In `deliverWebhookV3` runs (`endpointAware`) the delivery table numbers the attempts: only an activity
+ * attempt that sent a request (or was refused by the SSRF guard) counts, so an attempt that could not reach the
+ * table retries on its own backoff, without limit and without spending one, and says so as its failure.
  */
 export function createSendSignedWebhook(deps: ActivityDeps) {
   return async function sendSignedWebhook(input: SendSignedWebhookInput): Promise<SendSignedWebhookResult> {
-    // The fast path made attempt 1 before this activity existed: its attempt 1 is the delivery's attempt 2.
-    const attempt = activityInfo().attempt + (input.attemptOffset ?? 0);
-    const targets = await loadTargets(deps, input, attempt);
-    if (isVerdict(targets)) return answer(targets);
-    const startedAt = deps.clock();
-    // Compare-and-set on (run, open status): a cancelled or redelivered delivery must not send again.
-    const open = await recordAttemptStarted(deps.store, { deliveryId: input.deliveryId, runId: input.runId, attempt, url: targets.webhook.url }, startedAt);
-    if (!open) return answer(await recordedOutcome(deps, input, attempt));
-    return answer(await sendAttempt(deps, input, attempt, targets, startedAt));
+    if (!input.endpointAware) return answer(await legacyAttempt(deps, input));
+    try {
+      return answer(await attemptCountedByTable(deps, input));
+    } catch (err) {
+      if (err instanceof ApplicationFailure || err instanceof CancelledFailure || err instanceof HttpAttemptError) throw err;
+      throw storageUnavailable(err);
+    }
   };
+}
+
+/** Runs of the earlier delivery types: the HTTP attempt is the activity attempt plus the fast path's offset. */
+async function legacyAttempt(deps: ActivityDeps, input: SendSignedWebhookInput): Promise<AttemptVerdict> {
+  const attempt = activityInfo().attempt + (input.attemptOffset ?? 0);
+  const targets = await loadTargets(deps, input, attempt);
+  if (isVerdict(targets)) return targets;
+  const startedAt = deps.clock();
+  // Compare-and-set on (run, open status): a cancelled or redelivered delivery must not send again.
+  const open = await recordAttemptStarted(deps.store, { deliveryId: input.deliveryId, runId: input.runId, attempt, url: targets.webhook.url }, startedAt);
+  if (!open) return await recordedOutcome(deps, input, attempt);
+  return await sendAttempt(deps, input, attempt, targets, startedAt);
+}
+
+async function attemptCountedByTable(deps: ActivityDeps, input: SendSignedWebhookInput): Promise<AttemptVerdict> {
+  const row = await findDelivery(deps.store, input.deliveryId);
+  const made = row?.attempts ?? 0;
+  if (!row || row.runId !== input.runId || (row.status !== 'pending' && row.status !== 'in_flight')) return await recordedOutcome(deps, input, made);
+  const targets = await loadTargets(deps, input, made);
+  if (isVerdict(targets)) return targets;
+
+  const startedAt = deps.clock();
+  if (made >= input.maxAttempts) {
+    // The last attempt went out and nobody saw its outcome (its worker died): the schedule is used up.
+    if (row.status === 'in_flight') {
+      await recordAttemptLost(deps.store, { deliveryId: input.deliveryId, runId: input.runId, attempt: made, startedAt: row.lastAttemptedAt ?? startedAt }, 'no result was reported for the last attempt');
+    }
+    return { kind: 'final', type: FailureType.RetriesExhausted, attempt: made, responseCode: row.responseCode, error: `outcome of attempt ${made} unknown (attempt ${made} of ${input.maxAttempts}; retries exhausted)`, recorded: false };
+  }
+  const attempt = made + 1;
+  // Compare-and-set on (run, open status, attempts so far): one execution per attempt number.
+  const started = { deliveryId: input.deliveryId, runId: input.runId, attempt, url: targets.webhook.url, expectedAttempts: made };
+  if (!(await recordAttemptStarted(deps.store, started, startedAt, row))) {
+    const now = await findDelivery(deps.store, input.deliveryId);
+    if (now?.runId === input.runId && (now.status === 'pending' || now.status === 'in_flight')) {
+      throw waiting(`attempt ${attempt} is already being made by another execution`, BUSY_RETRY_MS);
+    }
+    return await recordedOutcome(deps, input, made);
+  }
+  const verdict = await sendAttempt(deps, input, attempt, targets, startedAt);
+  if (verdict.kind === 'retry') reportToWorkflow(deps, { kind: 'retry', attempt, error: verdict.error, nextAttemptAtMs: deps.clock() + verdict.retryDelayMs });
+  return verdict;
+}
+
+/** A retry that spends no attempt: nothing was sent. */
+function waiting(message: string, delayMs: number): ApplicationFailure {
+  return ApplicationFailure.create({ type: FailureType.EndpointWaiting, message: `${message}; no attempt spent`, nonRetryable: false, nextRetryDelay: delayMs });
+}
+
+function storageUnavailable(err: unknown): ApplicationFailure {
+  const why = (err instanceof Error ? err.message : String(err)).slice(0, 200);
+  const delayMs = Math.min(STORAGE_RETRY_MAX_MS, 1000 * 2 ** Math.min(activityInfo().attempt - 1, 5));
+  return ApplicationFailure.create({
+    type: FailureType.StorageUnavailable,
+    message: `delivery database unavailable (${why}); retrying without spending an attempt`,
+    nonRetryable: false,
+    nextRetryDelay: delayMs,
+  });
 }
 
 /** A verdict as Temporal's activity contract wants it: a result, or an ApplicationFailure carrying the details. */

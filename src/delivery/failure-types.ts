@@ -20,8 +20,28 @@ export const FailureType = {
   Superseded: 'HeraldDeliverySuperseded',
   /** Non-retryable: the event's stored payload is gone (deleted by retention). */
   EventMissing: 'HeraldEventMissing',
+  /** Non-retryable (deliverWebhookV3): the webhook is disabled; the delivery ends `skipped`, for recover. */
+  WebhookDisabled: 'HeraldWebhookDisabled',
+  /** Retryable, spends no attempt (deliverWebhookV3): the delivery database could not be read or written. */
+  StorageUnavailable: 'HeraldStorageUnavailable',
+  /** Retryable, spends no attempt (deliverWebhookV3): the endpoint's breaker is open or its limits are reached. */
+  EndpointWaiting: 'HeraldEndpointWaiting',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+/**
+ * FROZEN: the list the retired delivery types (`deliverWebhook`, `deliverWebhookV2`) put in their retry policies.
+ * Their activities never report the newer types, and their recorded commands must not change.
+ */
+export const LEGACY_NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [
+  FailureType.RetriesExhausted,
+  FailureType.Rejected,
+  FailureType.Gone,
+  FailureType.EgressRefused,
+  FailureType.WebhookUnavailable,
+  FailureType.Superseded,
+  FailureType.EventMissing,
+];
 
 export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [
   FailureType.RetriesExhausted,
@@ -31,5 +51,6 @@ export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [
   FailureType.WebhookUnavailable,
   FailureType.Superseded,
   FailureType.EventMissing,
+  FailureType.WebhookDisabled,
 ];
 

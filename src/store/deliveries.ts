@@ -220,44 +220,61 @@ export async function recordFirstAttemptStarted(engine: DataEngine, input: Recor
 
 /**
  * An attempt is about to send. Returns false when the row is no longer this run's open delivery (cancelled,
- * finished, or redelivered by a newer run): the caller must not send.
+ * finished, or redelivered by a newer run), or — with `expectedAttempts` — when another execution of the same
+ * run started an attempt first: the caller must not send.
  */
 export async function recordAttemptStarted(
   engine: DataEngine,
-  input: { deliveryId: string; runId: string; attempt: number; url: string },
+  input: { deliveryId: string; runId: string; attempt: number; url: string; expectedAttempts?: number },
   now = Date.now(),
+  /** The row as the caller just read it (saves the read); otherwise read here when a lost attempt is possible. */
+  known?: Delivery,
 ): Promise<boolean> {
   // Only a retry can follow a lost attempt: the first attempt of a run skips this read.
-  const before = input.attempt > 1 ? await engine.findOne(DELIVERIES, { where: { id: input.deliveryId, run_id: input.runId } }) : null;
+  const before = known ? deliveryRowFields(known) : input.attempt > 1 ? await engine.findOne(DELIVERIES, { where: { id: input.deliveryId, run_id: input.runId } }) : null;
+  const where: Row = { id: input.deliveryId, run_id: input.runId, status: { $in: OPEN_STATUSES } };
+  if (input.expectedAttempts !== undefined) where.attempts = input.expectedAttempts;
   const changed = await engine.update(
     DELIVERIES,
     { status: 'in_flight', attempts: input.attempt, last_attempted_at: now, url: input.url, next_retry_at: null, updated_at: now },
-    { where: { id: input.deliveryId, run_id: input.runId, status: { $in: OPEN_STATUSES } }, multi: false },
+    { where, multi: false },
   );
   if (changed === 0) return false;
   // Still in flight from an earlier attempt: that attempt never reported (its worker died, or Temporal timed it
   // out) and Temporal is retrying it. Log it, so the attempt log keeps one row per attempt made.
   if (before && before.status === 'in_flight' && Number(before.attempts) >= 1 && Number(before.attempts) < input.attempt) {
-    try {
-      await engine.insert(DELIVERY_ATTEMPTS, {
-        id: `${input.deliveryId}:${input.runId}:${Number(before.attempts)}`,
-        delivery_id: input.deliveryId,
-        run_id: input.runId,
-        attempt: Number(before.attempts),
-        started_at: Number(before.last_attempted_at ?? now),
-        duration_ms: null,
-        response_code: null,
-        response_body: null,
-        error: 'attempt lost: no result was reported (worker stopped or attempt timed out); retried',
-        outcome: 'retry',
-        next_retry_at: null,
-      });
-    } catch (err) {
-      // Its own result arrived after all (a late worker): that row is the better record.
-      if (!(err instanceof UniqueViolationError)) throw err;
-    }
+    await recordAttemptLost(engine, { deliveryId: input.deliveryId, runId: input.runId, attempt: Number(before.attempts), startedAt: Number(before.last_attempted_at ?? now) }, 'no result was reported (worker stopped or attempt timed out); retried');
   }
   return true;
+}
+
+/**
+ * The attempt-log row of an attempt whose request went out but whose outcome nobody saw (a worker crash, a
+ * timeout, a cancel in flight): the log keeps one row per attempt made, and says so instead of staying silent.
+ */
+export async function recordAttemptLost(engine: DataEngine, attempt: { deliveryId: string; runId: string; attempt: number; startedAt: number }, why: string): Promise<void> {
+  try {
+    await engine.insert(DELIVERY_ATTEMPTS, {
+      id: `${attempt.deliveryId}:${attempt.runId}:${attempt.attempt}`,
+      delivery_id: attempt.deliveryId,
+      run_id: attempt.runId,
+      attempt: attempt.attempt,
+      started_at: attempt.startedAt,
+      duration_ms: null,
+      response_code: null,
+      response_body: null,
+      error: `outcome unknown: ${why}`,
+      outcome: 'retry',
+      next_retry_at: null,
+    });
+  } catch (err) {
+    // Its own result arrived after all (a late worker): that row is the better record.
+    if (!(err instanceof UniqueViolationError)) throw err;
+  }
+}
+
+function deliveryRowFields(d: Delivery): Row {
+  return { status: d.status, attempts: d.attempts, last_attempted_at: d.lastAttemptedAt };
 }
 
 export interface AttemptResultInput {
@@ -318,9 +335,16 @@ export async function recordAttemptFinished(engine: DataEngine, input: AttemptRe
 /** The workflow's final word for this run. Fields the attempts already recorded are kept unless given. */
 export async function recordDeliveryFinished(
   engine: DataEngine,
-  input: { deliveryId: string; runId: string; status: 'success' | 'dead' | 'cancelled'; responseCode: number | null; error: string | null },
+  input: { deliveryId: string; runId: string; status: 'success' | 'dead' | 'cancelled' | 'skipped'; responseCode: number | null; error: string | null },
   now = Date.now(),
 ): Promise<void> {
+  if (input.status === 'cancelled') {
+    // Cancelled with a request in flight: the attempt log says its outcome is unknown rather than nothing.
+    const row = await engine.findOne(DELIVERIES, { where: { id: input.deliveryId, run_id: input.runId } });
+    if (row?.status === 'in_flight' && Number(row.attempts) >= 1) {
+      await recordAttemptLost(engine, { deliveryId: input.deliveryId, runId: input.runId, attempt: Number(row.attempts), startedAt: Number(row.last_attempted_at ?? now) }, 'cancelled while the request was in flight');
+    }
+  }
   const data: Row = { status: input.status, next_retry_at: null, updated_at: now };
   if (input.responseCode !== null) data.response_code = input.responseCode;
   if (input.error !== null) data.error = input.error;

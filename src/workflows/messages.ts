@@ -20,11 +20,17 @@ export interface DeliverWebhookInput {
   maxAttempts: number;
   /** The webhook's per-attempt HTTP timeout; Temporal's start-to-close timeout sits just above it. */
   attemptTimeoutMs: number;
+  /**
+   * The webhook's host when the delivery started (it is in the static summary too), for the words a dead
+   * delivery fails with. Absent in runs of the earlier workflow types.
+   */
+  endpointHost?: string;
 }
 
 export interface DeliverWebhookResult {
   deliveryId: string;
-  status: Extract<DeliveryStatus, 'success' | 'dead' | 'cancelled'>;
+  /** `skipped`: the webhook was disabled before the delivery could finish (recover redelivers it). */
+  status: Extract<DeliveryStatus, 'success' | 'dead' | 'cancelled' | 'skipped'>;
   attempts: number;
   responseCode: number | null;
   error: string | null;
@@ -45,12 +51,29 @@ export interface SendSignedWebhookInput {
    * runs of the first workflow type). The HTTP attempt number is the activity attempt plus this.
    */
   attemptOffset?: number;
+  /**
+   * Set by `deliverWebhookV3`: the attempt number comes from the delivery table (attempts that sent a request),
+   * and waits for the endpoint (breaker, rate limit, concurrency) or for the delivery database are retried
+   * without spending one. Absent in runs of the earlier types: attempt = activity attempt + attemptOffset.
+   */
+  endpointAware?: true;
 }
+
+/**
+ * What the send activity tells its delivery workflow between attempts, as signal `ATTEMPT_REPORT_SIGNAL`, so
+ * the workflow's current details say in words what it waits for (the retries themselves run inside one
+ * Temporal activity, which the workflow does not see until it ends).
+ */
+export type AttemptReport =
+  | { kind: 'retry'; attempt: number; error: string; nextAttemptAtMs: number }
+  | { kind: 'wait'; message: string; untilMs: number };
 
 /** The fast path's input: the delivery plus where the row's run fencing comes from. */
 export interface FirstAttemptInput extends DeliverWebhookInput {
   workflowId: string;
   runId: string;
+  /** As in SendSignedWebhookInput: set by deliverWebhookV3 (it understands the `wait` outcome). */
+  endpointAware?: true;
 }
 
 /**
@@ -60,6 +83,8 @@ export interface FirstAttemptInput extends DeliverWebhookInput {
 export type FirstAttemptResult =
   | { outcome: 'success'; attempt: number; responseCode: number; durationMs: number }
   | { outcome: 'retry'; attempt: number; responseCode: number | null; error: string; retryDelayMs: number }
+  /** Nothing was sent: the endpoint's breaker is open or its limits are reached (deliverWebhookV3 only). */
+  | { outcome: 'wait'; attempt: number; message: string; retryDelayMs: number }
   | {
       outcome: 'dead';
       failureType: FailureType;
@@ -98,7 +123,7 @@ export type MirrorDeliveryInput =
       runId: string;
     }
   | {
-      phase: 'success' | 'dead' | 'cancelled';
+      phase: 'success' | 'dead' | 'cancelled' | 'skipped';
       deliveryId: string;
       runId: string;
       attempts: number;

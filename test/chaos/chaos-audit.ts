@@ -3,7 +3,8 @@
  * table against Temporal, what the main receiver saw, what each probe ended as, and the worker processes.
  * Every broken expectation becomes a violation; observations that are not failures become notes.
  */
-import type { deliverWebhookV2 } from '../../src/workflows/deliver-webhook.js';
+import type { deliverWebhookV3 } from '../../src/workflows/deliver-webhook.js';
+import { deliveryResult } from '../../src/delivery/delivery-result.js';
 import type { fanOutEvent } from '../../src/workflows/fan-out-event.js';
 import type { DeliverWebhookResult } from '../../src/workflows/messages.js';
 import { RESPONSE_BODY_LIMIT_BYTES } from '../../src/activities/http-attempt.js';
@@ -103,7 +104,7 @@ export async function auditTableAgainstTemporal(ctx: RunContext, infra: Infrastr
       return;
     }
     statusCounts[`${exp.kind}:${String(row.status)}`] = (statusCounts[`${exp.kind}:${String(row.status)}`] ?? 0) + 1;
-    const handle = temporal.workflow.getHandle<typeof deliverWebhookV2>(exp.workflowId);
+    const handle = temporal.workflow.getHandle<typeof deliverWebhookV3>(exp.workflowId);
     let description;
     try {
       description = await handle.describe();
@@ -111,12 +112,14 @@ export async function auditTableAgainstTemporal(ctx: RunContext, infra: Infrastr
       mismatches.push(`${exp.workflowId}: describe failed: ${(err as Error).message}`);
       return;
     }
-    if (description.status.name !== 'COMPLETED') {
-      mismatches.push(`${exp.workflowId}: workflow is ${description.status.name}, not COMPLETED`);
+    // A dead delivery FAILS its workflow (so the Web UI shows it); every other final status completes it.
+    const closedAs = row.status === 'dead' || row.status === 'skipped' ? 'FAILED' : 'COMPLETED';
+    if (description.status.name !== closedAs) {
+      mismatches.push(`${exp.workflowId}: workflow is ${description.status.name}, not ${closedAs} (row ${String(row.status)})`);
       outcomeByDelivery.set(id, { row, result: undefined });
       return;
     }
-    const result = await handle.result();
+    const result = await deliveryResult(handle);
     outcomeByDelivery.set(id, { row, result });
     if (row.run_id !== description.runId) mismatches.push(`${exp.workflowId}: row run ${String(row.run_id)} ≠ workflow run ${description.runId}`);
     const tableSays = { status: row.status, attempts: Number(row.attempts), responseCode: (row.response_code as number | null) ?? null };

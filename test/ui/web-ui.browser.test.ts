@@ -7,6 +7,7 @@ import type { HeraldClient } from '../../src/client/herald-client.js';
 import { uniqueId } from '../support/deps.js';
 import { useDevServerFixture } from '../support/dev-server-fixture.js';
 import type { Receiver } from '../support/receiver.js';
+import { deliveryResult } from '../../src/delivery/delivery-result.js';
 
 // The Temporal Web UI as an operator sees it, in a real headless Chromium (Debian's `chromium` package,
 // driven by playwright-core): find a delivery in the workflow list, open it, and read what Herald puts
@@ -175,7 +176,7 @@ describe('the Temporal Web UI shows Herald deliveries', () => {
     const { webhook } = await herald.webhooks.create({ url: rejecting.url, eventTypes: ['order.created'] });
     const eventId = uniqueId('evt_ui_');
     const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: { orderId: 8 } });
-    const result = await herald.deliveries.handle(started.workflowId).result();
+    const result = await deliveryResult(herald.deliveries.handle(started.workflowId));
     expect(result).toMatchObject({ status: 'dead', attempts: 1, responseCode: 400, error: 'HTTP 400' });
 
     // An operator looking for this webhook's dead deliveries, by Herald's search attributes.

@@ -4,6 +4,7 @@ import type { HeraldClient } from '../../src/client/herald-client.js';
 import { uniqueId } from '../support/deps.js';
 import { useDevServerFixture } from '../support/dev-server-fixture.js';
 import type { Receiver } from '../support/receiver.js';
+import { deliveryResult } from '../../src/delivery/delivery-result.js';
 
 // The whole chain on a real dev server: client → workflow → signed undici POST → a receiver on 127.0.0.1,
 // with the delivery table in SQLite.
@@ -22,7 +23,7 @@ describe('deliverWebhookV2 on the dev server', () => {
     const { webhook, secret } = await herald.webhooks.create({ url: receiver.url, eventTypes: ['order.created'] });
     const eventId = uniqueId('evt_');
     const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: { orderId: 42 } });
-    const result = await herald.deliveries.handle(started.workflowId).result();
+    const result = await deliveryResult(herald.deliveries.handle(started.workflowId));
 
     expect(result).toMatchObject({ status: 'success', attempts: 1, responseCode: 200 });
     const [request] = await receiver.waitForRequests(1);

@@ -7,6 +7,7 @@ import { createWorker } from '../../src/worker/create-worker.js';
 import { TEST_BOX, testActivityDeps, uniqueId } from '../support/deps.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startTimeSkippingTemporal, type TemporalForTests } from '../support/temporal.js';
+import { deliveryResult } from '../../src/delivery/delivery-result.js';
 
 // Day-long schedules on the time-skipping server: Temporal's timers jump, the HTTP is real.
 describe('deliverWebhook on the time-skipping server', () => {
@@ -37,7 +38,7 @@ describe('deliverWebhook on the time-skipping server', () => {
     const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId: uniqueId('evt_'), eventType: 'order.created', payload: {} });
 
     const serverStart = await temporal.env.currentTimeMs();
-    const result = await worker.runUntil(herald.deliveries.handle(started.workflowId).result());
+    const result = await worker.runUntil(deliveryResult(herald.deliveries.handle(started.workflowId)));
     const serverElapsedMs = (await temporal.env.currentTimeMs()) - serverStart;
 
     expect(result).toMatchObject({ status: 'success', attempts: 2, responseCode: 200 });

@@ -14,6 +14,7 @@ import { expectDeliveryEnd, objectstackSignature, secretForms, serverTimeRecorde
 import { testActivityDeps, uniqueId, TEST_BOX } from '../support/deps.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startTimeSkippingTemporal, type TemporalForTests } from '../support/temporal.js';
+import { deliveryResult } from '../../src/delivery/delivery-result.js';
 
 // The delivery core's schedules on the time-skipping server: real HTTP to receivers on loopback, Temporal's
 // timers jump. Each test has its own task queue, worker, client and receiver. Gaps between attempts are
@@ -86,7 +87,7 @@ describe('delivery scenarios on the time-skipping server', () => {
     const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: { orderId: 42, marker }, eventTime });
     const handle = herald.deliveries.handle(started.workflowId);
 
-    const result = await run(handle.result());
+    const result = await run(deliveryResult(handle));
 
     expect(result).toEqual({ deliveryId: started.deliveryId, status: 'success', attempts: 1, responseCode: 200, error: null });
     expect(rx.requests).toHaveLength(1);
@@ -111,7 +112,7 @@ describe('delivery scenarios on the time-skipping server', () => {
     const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: { n: 1 } });
     const handle = herald.deliveries.handle(started.workflowId);
 
-    const result = await run(handle.result());
+    const result = await run(deliveryResult(handle));
 
     expect(result).toMatchObject({ status: 'success', attempts: 3, responseCode: 200, error: null });
     expect(rx.requests).toHaveLength(3);
@@ -146,7 +147,7 @@ describe('delivery scenarios on the time-skipping server', () => {
     const handle = herald.deliveries.handle(started.workflowId);
 
     const serverStart = await temporal.env.currentTimeMs();
-    const result = await run(handle.result());
+    const result = await run(deliveryResult(handle));
     const serverElapsedMs = (await temporal.env.currentTimeMs()) - serverStart;
 
     expect(result).toMatchObject({ status: 'dead', attempts: 10, responseCode: 503 });
@@ -176,7 +177,7 @@ describe('delivery scenarios on the time-skipping server', () => {
     const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
     const handle = herald.deliveries.handle(started.workflowId);
 
-    const result = await run(handle.result());
+    const result = await run(deliveryResult(handle));
 
     expect(result).toMatchObject({ status: 'dead', attempts: 1, responseCode: 400, error: 'HTTP 400' });
     expect(rx.requests).toHaveLength(1);
@@ -193,7 +194,7 @@ describe('delivery scenarios on the time-skipping server', () => {
     const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
     const handle = herald.deliveries.handle(started.workflowId);
 
-    const result = await run(handle.result());
+    const result = await run(deliveryResult(handle));
 
     expect(result).toMatchObject({ status: 'dead', attempts: 1, responseCode: 410 });
     expect(rx.requests).toHaveLength(1);
@@ -229,7 +230,7 @@ describe('delivery scenarios on the time-skipping server', () => {
     const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
     const handle = herald.deliveries.handle(started.workflowId);
 
-    const result = await run(handle.result());
+    const result = await run(deliveryResult(handle));
 
     expect(result).toMatchObject({ status: 'success', attempts: 3, responseCode: 200 });
     const [afterDelta, afterDate] = recorder.gaps(started.deliveryId);
@@ -251,7 +252,7 @@ describe('delivery scenarios on the time-skipping server', () => {
     const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
     const handle = herald.deliveries.handle(started.workflowId);
 
-    const result = await run(handle.result());
+    const result = await run(deliveryResult(handle));
 
     expect(result).toMatchObject({ status: 'success', attempts: 2, responseCode: 200 });
     expect(rx.requests).toHaveLength(2);
@@ -271,7 +272,7 @@ describe('delivery scenarios on the time-skipping server', () => {
     const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
     const handle = herald.deliveries.handle(started.workflowId);
 
-    const result = await run(handle.result());
+    const result = await run(deliveryResult(handle));
 
     expect(result).toMatchObject({ status: 'dead', attempts: 1, responseCode: 302 });
     expect(result.error).toMatch(/redirect/);
@@ -288,7 +289,7 @@ describe('delivery scenarios on the time-skipping server', () => {
     const eventId = uniqueId('evt_');
     const started = await refused.herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
     const handle = refused.herald.deliveries.handle(started.workflowId);
-    const result = await refused.run(handle.result());
+    const result = await refused.run(deliveryResult(handle));
 
     expect(result).toMatchObject({ status: 'dead', attempts: 1, responseCode: null });
     expect(result.error).toMatch(/^egress refused: 127\.0\.0\.2 is loopback/);
@@ -302,7 +303,7 @@ describe('delivery scenarios on the time-skipping server', () => {
     const otherEventId = uniqueId('evt_');
     const started2 = await allowed.herald.deliveries.deliver({ webhookId: other.webhook.id, eventId: otherEventId, eventType: 'order.created', payload: {} });
     const handle2 = allowed.herald.deliveries.handle(started2.workflowId);
-    const result2 = await allowed.run(handle2.result());
+    const result2 = await allowed.run(deliveryResult(handle2));
 
     expect(result2).toMatchObject({ status: 'success', attempts: 1, responseCode: 200 });
     expect(outside.requests).toHaveLength(1);
@@ -322,7 +323,7 @@ describe('delivery scenarios on the time-skipping server', () => {
     const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.paid', payload });
     const handle = herald.deliveries.handle(started.workflowId);
 
-    const result = await run(handle.result());
+    const result = await run(deliveryResult(handle));
 
     expect(result).toMatchObject({ status: 'success', attempts: 2, responseCode: 200 });
     expect(rx.requests).toHaveLength(2);

@@ -20,7 +20,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../../activities/create-activities.js';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../../delivery/failure-types.js';
+import { LEGACY_NON_RETRYABLE_FAILURE_TYPES } from '../../delivery/failure-types.js';
 import {
   type AttemptFailureDetails,
   type DeliverWebhookInput,
@@ -74,7 +74,7 @@ export async function deliverWebhook(input: DeliverWebhookInput): Promise<Delive
       initialInterval: '5 seconds',
       backoffCoefficient: 2,
       maximumInterval: '1 hour',
-      nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
+      nonRetryableErrorTypes: LEGACY_NON_RETRYABLE_FAILURE_TYPES,
     },
   });
 
