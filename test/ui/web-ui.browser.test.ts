@@ -8,6 +8,8 @@ import { uniqueId } from '../support/deps.js';
 import { useDevServerFixture } from '../support/dev-server-fixture.js';
 import type { Receiver } from '../support/receiver.js';
 import { deliveryResult } from '../../src/delivery/delivery-result.js';
+import { ensureRefanSchedule, REFAN_SCHEDULE_ID } from '../../src/worker/refan-schedule.js';
+import { ensureRetentionSchedule, RETENTION_SCHEDULE_ID } from '../../src/worker/retention-schedule.js';
 
 // The Temporal Web UI as an operator sees it, in a real headless Chromium (Debian's `chromium` package,
 // driven by playwright-core): find a delivery in the workflow list, open it, and read what Herald puts
@@ -29,6 +31,8 @@ const CHROMIUM_ARGS = [
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ARTIFACTS = path.join(ROOT, 'test/ui/artifacts');
 const DOCS_SCREENSHOT = path.join(ROOT, 'docs/web-ui-delivery.png');
+const DOCS_DETAILS_SCREENSHOT = path.join(ROOT, 'docs/web-ui-current-details.png');
+const DOCS_DEAD_SCREENSHOT = path.join(ROOT, 'docs/web-ui-dead-delivery.png');
 const UI_TIMEOUT_MS = 20_000;
 
 describe('the Temporal Web UI shows Herald deliveries', () => {
@@ -113,7 +117,8 @@ describe('the Temporal Web UI shows Herald deliveries', () => {
     const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: { orderId: 7 } });
     // Attempt 1 (the fast path, in the first workflow task) fails with 503; a second later attempt 2 runs as the
     // sendSignedWebhook activity (its attempt 1) and fails too; attempt 3 waits an hour: Temporal reports the
-    // pending activity attempt as 2 of 2 (delivery attempt = activity attempt + 1, as its summary says).
+    // pending activity attempt as 2 of ∞ (the delivery table numbers attempts and ends the schedule, so waits
+    // for the endpoint or the database spend none).
     await failing.waitForRequests(2);
     await expect
       .poll(async () => (await herald.deliveries.handle(started.workflowId).describe()).raw.pendingActivities?.[0]?.attempt, { timeout: 15_000 })
@@ -125,7 +130,7 @@ describe('the Temporal Web UI shows Herald deliveries', () => {
     // Event History: the pending attempt with its retry countdown, and the summary on the start event.
     await openTab('Event History', 'history');
     const pendingRow = page.getByTestId('pending-activity-summary-row');
-    await expect.poll(() => pendingRow.innerText(), { timeout: UI_TIMEOUT_MS }).toMatch(/Attempt\s*2\s*\/\s*2[\s\S]*Next Retry\s*\d+s[\s\S]*sendSignedWebhook/i);
+    await expect.poll(() => pendingRow.innerText(), { timeout: UI_TIMEOUT_MS }).toMatch(/Attempt\s*2\s*\/\s*∞[\s\S]*Next Retry\s*\d+s[\s\S]*sendSignedWebhook/i);
     const summary = `POST 127.0.0.1:${failing.port} · order.created`;
     const startedRow = page.getByTestId('event-summary-row').filter({ hasText: 'Workflow Execution Started' });
     await expect.poll(() => startedRow.innerText(), { timeout: UI_TIMEOUT_MS }).toMatch(new RegExp(`Summary\\s*${escapeRegExp(summary)}`));
@@ -140,7 +145,13 @@ describe('the Temporal Web UI shows Herald deliveries', () => {
     await expect
       .poll(() => frameText('user-metadata-details'), { timeout: UI_TIMEOUT_MS })
       .toContain(`delivery ${started.deliveryId} of event ${eventId} (tenant default) to webhook ${webhook.id}`);
-    await shot('3-retrying-user-metadata');
+
+    // Current Details: what the delivery waits for, in words (the send activity signals each failed attempt).
+    await expect
+      .poll(() => frameText('user-metadata-current-details'), { timeout: UI_TIMEOUT_MS })
+      .toMatch(new RegExp(`attempt 2 of 3 failed \\(HTTP 503 from ${escapeRegExp(`127.0.0.1:${failing.port}`)}\\); next attempt at \\d\\d:\\d\\d:\\d\\d UTC`));
+    const detailsShot = await shot('3-retrying-user-metadata');
+    if (!existsSync(DOCS_DETAILS_SCREENSHOT) || process.env['HERALD_UPDATE_DOCS_SCREENSHOT'] === '1') copyFileSync(detailsShot, DOCS_DETAILS_SCREENSHOT);
 
     // Search Attributes: what an operator filters deliveries by.
     await openTab('Search Attributes', 'search-attributes');
@@ -156,7 +167,7 @@ describe('the Temporal Web UI shows Herald deliveries', () => {
     await openTab('Pending Activities', 'pending-activities');
     await expectMainText(
       'sendSignedWebhook',
-      /Attempt\s*2\s*\/\s*2\s*0 remaining/,
+      /Attempt\s*2\s*\/\s*Unlimited/i,
       /Next Retry/,
       /"message":\s*"HTTP 503"/,
       /"type":\s*"HeraldAttemptFailed"/,
@@ -172,28 +183,58 @@ describe('the Temporal Web UI shows Herald deliveries', () => {
     }
   });
 
-  it('a dead delivery: found by its status, with the HTTP 400 failure and the dead result', async () => {
+  it('a dead delivery: a FAILED workflow in the failed list, with its reason, the dead result and its attributes', async () => {
     const { webhook } = await herald.webhooks.create({ url: rejecting.url, eventTypes: ['order.created'] });
     const eventId = uniqueId('evt_ui_');
     const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: { orderId: 8 } });
     const result = await deliveryResult(herald.deliveries.handle(started.workflowId));
     expect(result).toMatchObject({ status: 'dead', attempts: 1, responseCode: 400, error: 'HTTP 400' });
 
-    // An operator looking for this webhook's dead deliveries, by Herald's search attributes.
-    await openFromList(`HeraldDeliveryStatus="dead" AND HeraldWebhookId="${webhook.id}"`, started.workflowId, '6-dead-list');
-    // Dead-lettering ends the workflow normally (so it can be redelivered): Temporal says Completed.
-    await expect.poll(() => page.getByTestId('execution-status').innerText(), { timeout: UI_TIMEOUT_MS }).toMatch(/Completed/i);
+    // An operator opening the failed workflows finds it without knowing Herald's attributes: a dead delivery
+    // fails its workflow (redelivery starts a new run under the same id).
+    await openFromList(`ExecutionStatus="Failed" AND WorkflowId="${started.workflowId}"`, started.workflowId, '6-dead-failed-list');
+    await expect.poll(() => page.getByTestId('execution-status').innerText(), { timeout: UI_TIMEOUT_MS }).toMatch(/Failed/i);
+    // The workflow's result is the failure, with the reason in words, its type, and the dead result as details.
+    const reason = `HTTP 400 from 127.0.0.1:${rejecting.port}`;
+    await expectMainText(new RegExp(`"message":\\s*"${escapeRegExp(reason)}"`), /"type":\s*"HeraldDeliveryRejected"/, /"nonRetryable":\s*true/, /"status":\s*"dead"/);
+    const failedShot = await shot('7-dead-failed');
+    if (!existsSync(DOCS_DEAD_SCREENSHOT) || process.env['HERALD_UPDATE_DOCS_SCREENSHOT'] === '1') copyFileSync(failedShot, DOCS_DEAD_SCREENSHOT);
 
     await openTab('Event History', 'history');
-    await expectMainText(/"status":\s*"dead"/, /"responseCode":\s*400/, /"error":\s*"HTTP 400"/);
+    const failedRow = page.getByTestId('event-summary-row').filter({ hasText: 'Workflow Execution Failed' });
+    await expect.poll(() => failedRow.first().innerText(), { timeout: UI_TIMEOUT_MS }).toContain(reason);
+    await expectMainText(/"responseCode":\s*400/, /"error":\s*"HTTP 400"/);
     // The attempt ran on the fast path: a local-activity marker in the first workflow task carries its outcome.
     const markerRow = page.getByTestId('event-summary-row').filter({ hasText: 'Local Activity' });
-    await shot('7-dead-history');
+    await shot('8-dead-history');
     await expect.poll(() => markerRow.first().innerText(), { timeout: UI_TIMEOUT_MS }).toMatch(/deliverFirstAttempt/);
 
     await openTab('Search Attributes', 'search-attributes');
     await expectMainText(/"HeraldDeliveryStatus":\s*"dead"/, new RegExp(`"HeraldWebhookId":\\s*"${escapeRegExp(webhook.id)}"`));
-    await shot('8-dead-search-attributes');
+    await shot('9-dead-search-attributes');
+  });
+
+  it("Herald's schedules: listed under Schedules, each with a summary of what it does", async () => {
+    const temporal = dev.temporal.env.client;
+    const hour = 3_600_000;
+    await ensureRetentionSchedule(temporal, { taskQueue, retention: { intervalMs: hour, deliveredMaxAgeMs: 7 * 24 * hour, deadMaxAgeMs: 30 * 24 * hour } });
+    await ensureRefanSchedule(temporal, { taskQueue, refan: { intervalMs: hour, olderThanMs: 60_000 } });
+    try {
+      await page.goto(`${uiUrl}/namespaces/default/schedules`);
+      await expectMainText(RETENTION_SCHEDULE_ID, REFAN_SCHEDULE_ID);
+      await shot('10-schedules');
+      for (const [id, summary] of [
+        [RETENTION_SCHEDULE_ID, 'Herald: delete delivered and dead deliveries'],
+        [REFAN_SCHEDULE_ID, 'Herald: re-fan events whose fan-out did not finish'],
+      ] as const) {
+        await page.goto(`${uiUrl}/namespaces/default/schedules/${id}`);
+        await expectMainText(summary);
+        await shot(`11-schedule-${id}`);
+      }
+    } finally {
+      await temporal.schedule.getHandle(RETENTION_SCHEDULE_ID).delete().catch(() => undefined);
+      await temporal.schedule.getHandle(REFAN_SCHEDULE_ID).delete().catch(() => undefined);
+    }
   });
 });
 
