@@ -57,6 +57,8 @@ export interface OperationalEventDeps {
   starter: DeliveryStarter;
   clock: () => number;
   logger: Logger;
+  /** Up to this many subscribers the call starts the deliveries itself, more go to the fanOutEvent workflow (default 100, publish's). */
+  directFanOutLimit?: number;
 }
 
 export interface OperationalPublishResult {
@@ -68,7 +70,7 @@ export interface OperationalPublishResult {
   reason?: 'operational event about an operational event' | 'no subscriber' | 'already published';
 }
 
-/** Operational fan-outs above this many subscribers go to the fanOutEvent workflow (publish's default limit). */
+/** Publish's default direct fan-out limit (client/events-api.ts, which this module may not import). */
 const OPERATIONAL_DIRECT_FAN_OUT_LIMIT = 100;
 /** Error texts are cut to this many characters: the event reports a death, it is not the attempt log. */
 const MAX_ERROR_CHARS = 1000;
@@ -134,7 +136,7 @@ export async function publishOperationalEvent(deps: OperationalEventDeps, event:
   const { event: stored, created } = await recordEvent(deps.store, { tenantId: event.tenantId, eventId, eventType: event.type, eventTimeMs: event.occurredAt, payloadJson: JSON.stringify(payload) }, now);
   if (stored.status === 'fanned_out') return { published: false, eventId, deliveries: stored.matchedCount ?? 0, reason: 'already published' };
   // Stored but not fanned out: new, or a report that stopped half-way; the starts are idempotent either way.
-  const outcome = await fanOutStoredEvent(deps, stored, { directLimit: OPERATIONAL_DIRECT_FAN_OUT_LIMIT });
+  const outcome = await fanOutStoredEvent(deps, stored, { directLimit: deps.directFanOutLimit ?? OPERATIONAL_DIRECT_FAN_OUT_LIMIT });
   deps.logger.info({ ...log, deliveries: outcome.deliveries.length, fanOut: outcome.fanOut, resumed: !created }, 'published an operational event');
   return { published: true, eventId, deliveries: outcome.deliveries.length };
 }

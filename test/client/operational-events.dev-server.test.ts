@@ -128,6 +128,33 @@ describe('operational events on the dev server', () => {
     expect(opsRx.requests).toHaveLength(1);
   });
 
+  it('a large fan-out (the fanOutEvent workflow) leaves the subject out too; a tenant event through it still reaches `*`', async () => {
+    const tenantId = uniqueId('t-');
+    const [opsRx, allRx] = await Promise.all([dev.receiver(), dev.receiver()]);
+    const operators = [await hook(tenantId, opsRx, ['herald.*']), await hook(tenantId, opsRx, ['herald.webhook.*']), await hook(tenantId, opsRx, ['herald.webhook.recovered'])];
+    await hook(tenantId, allRx, ['*']);
+    const subject = operators[1]!.webhook;
+    const report: OperationalEvent = { type: 'herald.webhook.recovered', tenantId, webhookId: subject.id, url: subject.url, failedForMs: 90_000, occurredAt: Date.now() };
+    const published = await publishOperationalEvent({ ...deps, directFanOutLimit: 0 }, report);
+    expect(published).toMatchObject({ published: true, deliveries: 2 });
+    expect(await herald.events.fanOutResult(published.eventId, tenantId)).toMatchObject({ matched: 2, started: 2, skipped: 0 });
+    const delivered = await finished(tenantId, published.eventId, 2);
+    expect(delivered.map((d) => d.webhookId).sort()).toEqual([operators[0]!.webhook.id, operators[2]!.webhook.id].sort());
+    await opsRx.waitForRequests(2, DELIVERY_TIMEOUT_MS);
+    const toFirst = opsRx.requests.find((r) => operators[0]!.webhook.url.endsWith(r.url))!;
+    expect(verifyStandard(operators[0]!.secret, toFirst)).toMatchObject({
+      type: 'herald.webhook.recovered',
+      data: { webhookId: subject.id, failedForMs: 90_000 },
+    });
+
+    const order = await herald.events.publish({ tenantId, type: 'order.created', payload: { n: 1 }, fanOut: { directLimit: 0 } });
+    expect(order).toMatchObject({ fanOut: 'workflow', deliveriesTruncated: false });
+    expect(await herald.events.fanOutResult(order.eventId, tenantId)).toMatchObject({ matched: 1, started: 1 });
+    await allRx.waitForRequests(1, DELIVERY_TIMEOUT_MS);
+    expect(allRx.requests.map((r) => r.headers['webhook-id'])).toEqual([order.eventId]);
+    expect(opsRx.requests).toHaveLength(2);
+  });
+
   it('a dead delivery of a herald.* event publishes no herald.delivery.dead; a dead tenant delivery does, to every operator webhook but its own', async () => {
     const tenantId = uniqueId('t-');
     const [opsRx, brokenRx, ordersRx] = await Promise.all([dev.receiver(), dev.receiver(() => ({ status: 400 })), dev.receiver(() => ({ status: 400 }))]);
