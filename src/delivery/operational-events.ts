@@ -129,7 +129,7 @@ export async function publishOperationalEvent(deps: OperationalEventDeps, event:
   }
   const payload = operationalEventData(event);
   const now = deps.clock();
-  // Two ids: the subject alone fills one and still says "nobody else".
+  // A page of 2: when the subject (left out) takes one of the index rows, the other still shows anyone else.
   const probe = await findSubscribers(deps.store, { tenantId: event.tenantId, eventId, eventType: event.type, eventTimeMs: event.occurredAt, createdAt: now, payload }, { limit: 2 });
   if (probe.webhooks.length === 0 && probe.nextCursor === null) return { published: false, eventId, deliveries: 0, reason: 'no subscriber' };
 
