@@ -1,11 +1,10 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
-import { deliverToSubscribers, findSubscribers, plannedDelivery, type FannedOutDelivery } from '../delivery/fan-out.js';
+import { fanOutStoredEvent, type FannedOutDelivery } from '../delivery/fan-out.js';
 import { fanOutWorkflowId } from '../delivery/ids.js';
-import { startFanOut } from '../delivery/start-delivery.js';
 import { ConflictError, EventNotFoundError } from '../errors.js';
 import { countSkippedDeliveries } from '../store/deliveries.js';
-import { findEvent, markEventFannedOut, recordEvent, type StoredEvent } from '../store/events.js';
+import { findEvent, recordEvent, type StoredEvent } from '../store/events.js';
 import type { fanOutEvent } from '../workflows/fan-out-event.js';
 import type { FanOutEventResult } from '../workflows/messages.js';
 import { starterOf, type ClientContext } from './context.js';
@@ -14,8 +13,6 @@ import { EventId, EventTime, EventType, newEventId, parseOrThrow, payloadJson, t
 
 /** Fan-outs up to this many subscribers are started by publish itself; larger ones run the fanOutEvent workflow. */
 export const DEFAULT_DIRECT_FAN_OUT_LIMIT = 100;
-/** The publish answer lists at most this many deliveries (`deliveriesTruncated` says when there are more). */
-export const MAX_LISTED_DELIVERIES = 1000;
 
 export const PublishInput = z.strictObject({
   /** Defaults to a generated id. Publishing the same id again is the same event. */
@@ -46,7 +43,7 @@ export interface Published {
   /** The fan-out workflow and its first run (`workflow` fan-outs only). */
   workflowId: string | null;
   runId: string | null;
-  /** The deliveries the event makes (ids are deterministic), at most MAX_LISTED_DELIVERIES. */
+  /** The deliveries the event makes (ids are deterministic), at most MAX_LISTED_DELIVERIES (delivery/fan-out.ts). */
   deliveries: FannedOutDelivery[];
   deliveriesTruncated: boolean;
   /** False when this id was already published: nothing new happened. */
@@ -62,44 +59,11 @@ export async function storeEvent(ctx: ClientContext, input: { tenantId: string; 
   return stored;
 }
 
-/**
- * Fans an event out: small fan-outs here (one indexed look-up, the starts concurrently, then the event marked
- * done), large ones through the fanOutEvent workflow. Idempotent, so a repeated publish and the re-fan
- * schedule can both call it for an event whose fan-out did not finish.
- */
+/** Fans the stored event out (`fanOutStoredEvent`, shared with Herald's operational events) with the client's limit. */
 export async function fanOut(ctx: ClientContext, event: StoredEvent, tuning: PublishInput['fanOut'] = {}): Promise<Omit<Published, 'created'>> {
-  const base = { eventId: event.eventId, tenantId: event.tenantId, eventType: event.eventType };
-  const directLimit = tuning.directLimit ?? ctx.directFanOutLimit;
   const deps = { store: ctx.store, starter: starterOf(ctx), clock: ctx.clock };
-  // One query serves both: more than the limit tells "small" from "large", and the same page is the listing.
-  const page = await findSubscribers(ctx.store, event, { limit: Math.max(directLimit + 1, MAX_LISTED_DELIVERIES) });
-  if (page.webhooks.length <= directLimit && page.nextCursor === null) {
-    const deliveries = page.webhooks.map((w) => plannedDelivery(w, event.eventId));
-    if (event.status !== 'fanned_out') {
-      await deliverToSubscribers(deps, event, page.webhooks);
-      await markEventFannedOut(ctx.store, event.tenantId, event.eventId, page.webhooks.length, ctx.clock());
-    }
-    return { ...base, fanOut: 'direct', workflowId: null, runId: null, deliveries, deliveriesTruncated: false };
-  }
-  // Finished long ago: its workflow id may be past Temporal's retention, so a start would fan out again.
-  const started =
-    event.status === 'fanned_out'
-      ? { workflowId: fanOutWorkflowId(event.tenantId, event.eventId), runId: null }
-      : await startFanOut(deps.starter, {
-          tenantId: event.tenantId,
-          eventId: event.eventId,
-          eventType: event.eventType,
-          publishedAtMs: event.createdAt,
-          ...(tuning.batchSize !== undefined ? { batchSize: tuning.batchSize } : {}),
-          ...(tuning.batchesPerRun !== undefined ? { batchesPerRun: tuning.batchesPerRun } : {}),
-        });
-  return {
-    ...base,
-    fanOut: 'workflow',
-    ...started,
-    deliveries: page.webhooks.slice(0, MAX_LISTED_DELIVERIES).map((w) => plannedDelivery(w, event.eventId)),
-    deliveriesTruncated: page.webhooks.length > MAX_LISTED_DELIVERIES || page.nextCursor !== null,
-  };
+  const outcome = await fanOutStoredEvent(deps, event, { ...tuning, directLimit: tuning.directLimit ?? ctx.directFanOutLimit });
+  return { eventId: event.eventId, tenantId: event.tenantId, eventType: event.eventType, ...outcome };
 }
 
 /** How long `fanOutResult` waits for a direct fan-out that a crash left unfinished (the re-fan schedule repairs it). */

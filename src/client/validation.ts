@@ -1,18 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { PayloadTooLargeError, ValidationError } from '../errors.js';
-import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from '../store/event-type-filter.js';
+import { EVENT_TYPE_PATTERN, isOperationalEventType, MAX_EVENT_TYPE_LENGTH, OPERATIONAL_EVENT_TYPE_PREFIX } from '../store/event-type-filter.js';
 
 // Printable ASCII without spaces (ids go into headers and workflow ids) and without '.', which Standard
 // Webhooks forbids in the signed id.
 const ID_PATTERN = /^[\x21-\x2d\x2f-\x7e]+$/;
 
 export const EventId = z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters').regex(ID_PATTERN, 'must be printable ASCII without spaces or "."');
+/**
+ * The type of an event a tenant publishes (or delivers directly). The `herald.` prefix is reserved for
+ * Herald's own operational events, so a subscriber to `herald.*` can trust that Herald sent them.
+ */
 export const EventType = z
   .string()
   .min(1, 'must not be empty')
   .max(MAX_EVENT_TYPE_LENGTH, `must be at most ${MAX_EVENT_TYPE_LENGTH} characters`)
-  .regex(EVENT_TYPE_PATTERN, 'must be dot-separated names of [a-zA-Z0-9_-]');
+  .regex(EVENT_TYPE_PATTERN, 'must be dot-separated names of [a-zA-Z0-9_-]')
+  .refine((type) => !isOperationalEventType(type), `must not start with "${OPERATIONAL_EVENT_TYPE_PREFIX}": that prefix is reserved for Herald's operational events`);
 export const EventTime = z.union([z.date(), z.number().int().nonnegative()]);
 
 /** Throws a ValidationError naming the first bad field (`prefix` + its path) and why. */

@@ -1,20 +1,14 @@
 import type { DataEngine } from './data-engine.js';
+import { patternsMatching } from './event-type-filter.js';
 import { heraldWebhooks, heraldWebhookSubscriptions, type WebhookRow, type WebhookSubscriptionRow } from './schema.js';
 
 /**
  * The subscription index (`herald_webhook_subscriptions`): one row per (webhook, event-type filter), kept in
- * step with the webhook registry, so publish finds an event's subscribers with one indexed query. The
- * matching rule is the registry's (`matchesEventType`): an exact type, a prefix wildcard, or `*`.
+ * step with the webhook registry, so publish finds an event's subscribers with one indexed query for the
+ * patterns that match its type (`patternsMatching`: the type, its prefix wildcards, and `*` except for
+ * Herald's operational `herald.*` events).
  */
 const SUBSCRIPTIONS = heraldWebhookSubscriptions.name;
-
-/** The filters that match `eventType`: `*`, the type itself, and each prefix wildcard (`a.*`, `a.b.*` for `a.b.c`). */
-export function patternsMatching(eventType: string): string[] {
-  const patterns = ['*', eventType];
-  const parts = eventType.split('.');
-  for (let i = 1; i < parts.length; i++) patterns.push(`${parts.slice(0, i).join('.')}.*`);
-  return patterns;
-}
 
 /** Writes a webhook's filters into the index, replacing what it held for that webhook. */
 export async function indexSubscriptions(engine: DataEngine, webhook: { id: string; tenantId: string; eventTypes: readonly string[]; createdAt: number }): Promise<void> {
