@@ -10,7 +10,7 @@
  * continue-as-new bookkeeping — for state that is a few numbers and needs no durability beyond a row.
  *
  * Engines offer no transaction across statements, so every change is a compare-and-set:
- * - `herald_endpoint_state` (one row per webhook) changes only with `where: { webhook_id, version }`, bumping
+ * - `herald_endpoint_state` (one row per webhook) changes only with `where: { id, version }` (id = the webhook id), bumping
  *   `version`; a writer that lost re-reads and retries (bounded, with a few ms of jitter).
  * - `herald_endpoint_slots`: a permit is a slot row taken by one guarded update (`holder` null or its lease
  *   expired, `slot` below the adaptive limit). The update says only how many rows it changed, so the slot is
@@ -140,7 +140,7 @@ function slotId(webhookId: string, slot: number): string {
 
 function fromRow(row: EndpointStateRow): EndpointState {
   return {
-    webhookId: row.webhook_id,
+    webhookId: row.id,
     version: row.version,
     breaker: row.breaker,
     consecutiveFailures: row.consecutive_failures,
@@ -162,7 +162,7 @@ function fromRow(row: EndpointStateRow): EndpointState {
   };
 }
 
-function toRow(state: EndpointState): Omit<EndpointStateRow, 'webhook_id'> {
+function toRow(state: EndpointState): Omit<EndpointStateRow, 'id'> {
   return {
     version: state.version,
     breaker: state.breaker,
@@ -215,7 +215,7 @@ export function createEndpointGate(deps: EndpointGateDeps): EndpointGate {
   const backoff = (attempt: number) => delay(Math.floor(random() * Math.min(attempt, 10)));
 
   async function read(webhookId: string): Promise<EndpointState | null> {
-    const row = await engine.findOne<EndpointStateRow>(STATE, { where: { webhook_id: webhookId } });
+    const row = await engine.findOne<EndpointStateRow>(STATE, { where: { id: webhookId } });
     return row === null ? null : fromRow(row);
   }
 
@@ -224,7 +224,7 @@ export function createEndpointGate(deps: EndpointGateDeps): EndpointGate {
     if (existing !== null) return existing;
     const fresh = initialState(webhookId, policy, now);
     try {
-      await engine.insert(STATE, { webhook_id: webhookId, ...toRow(fresh) });
+      await engine.insert(STATE, { id: webhookId, ...toRow(fresh) });
       return fresh;
     } catch (error) {
       if (!(error instanceof UniqueViolationError)) throw error;
@@ -237,7 +237,7 @@ export function createEndpointGate(deps: EndpointGateDeps): EndpointGate {
   /** Compare-and-set of the whole state row; true if this write won. */
   async function cas(prev: EndpointState, next: EndpointState): Promise<boolean> {
     const row = toRow({ ...next, version: nextVersion(prev.version) });
-    return (await engine.update(STATE, row, { where: { webhook_id: prev.webhookId, version: prev.version } })) === 1;
+    return (await engine.update(STATE, row, { where: { id: prev.webhookId, version: prev.version } })) === 1;
   }
 
   /** Takes a free or expired slot below `limit` among the existing rows; true if taken. */
@@ -445,7 +445,7 @@ export function createEndpointGate(deps: EndpointGateDeps): EndpointGate {
 
   async function forget(webhookId: string): Promise<void> {
     await engine.delete(SLOTS, { where: { webhook_id: webhookId }, multi: true });
-    await engine.delete(STATE, { where: { webhook_id: webhookId } });
+    await engine.delete(STATE, { where: { id: webhookId } });
     baselines.delete(webhookId);
     inFlight.delete(webhookId);
     if (reportedLimits.delete(webhookId)) deps.onConcurrencyChange?.(webhookId, null);

@@ -120,10 +120,12 @@ function formatSince(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16) + 'Z';
 }
 
-function formatDays(ms: number): string {
-  const days = ms / DAY_MS;
-  const shown = Number.isInteger(days) ? String(days) : days.toFixed(1);
-  return `${shown} day${shown === '1' ? '' : 's'}`;
+/** Whole days (or hours, below a day), as an operator reads them in a reason. */
+function formatDuration(ms: number): string {
+  const days = Math.floor(ms / DAY_MS);
+  if (days >= 1) return `${days} day${days === 1 ? '' : 's'}`;
+  const hours = Math.floor(ms / 3_600_000);
+  return `${hours} hour${hours === 1 ? '' : 's'}`;
 }
 
 /** A `disable` transition if the endpoint has been failing without a success for `disableAfterDays`. */
@@ -133,7 +135,7 @@ export function disableCheck(failingSince: number | null, policy: EndpointPolicy
   if (failedFor < policy.disableAfterDays * DAY_MS) return null;
   return {
     kind: 'disable',
-    reason: `failing without a success since ${formatSince(failingSince)} (${formatDays(Math.floor(failedFor / DAY_MS) * DAY_MS || failedFor)})`,
+    reason: `failing without a success since ${formatSince(failingSince)} (${formatDuration(failedFor)})`,
     failingSince,
   };
 }

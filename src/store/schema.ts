@@ -221,9 +221,10 @@ export const ENDPOINT_BREAKER_STATES = ['closed', 'open'] as const;
  */
 export const heraldEndpointState = {
   name: 'herald_endpoint_state',
-  primaryKey: 'webhook_id',
+  // `id` is the webhook's id (ObjectStack objects are keyed by `id`).
+  primaryKey: 'id',
   columns: [
-    { name: 'webhook_id', type: 'text' },
+    { name: 'id', type: 'text' },
     { name: 'version', type: 'integer', default: 0 },
     { name: 'breaker', type: 'text', default: 'closed', values: ENDPOINT_BREAKER_STATES },
     { name: 'consecutive_failures', type: 'integer', default: 0 },
