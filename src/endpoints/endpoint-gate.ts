@@ -10,8 +10,9 @@
  * continue-as-new bookkeeping — for state that is a few numbers and needs no durability beyond a row.
  *
  * Engines offer no transaction across statements, so every change is a compare-and-set:
- * - `herald_endpoint_state` (one row per webhook) changes only with `where: { id, version }` (id = the webhook id), bumping
- *   `version`; a writer that lost re-reads and retries (bounded, with a few ms of jitter).
+ * - `herald_endpoint_state` (one row per webhook, `id` = the webhook id) changes only with
+ *   `where: { id, version }`, bumping `version`; a writer that lost re-reads and retries (bounded, with a few
+ *   ms of jitter).
  * - `herald_endpoint_slots`: a permit is a slot row taken by one guarded update (`holder` null or its lease
  *   expired, `slot` below the adaptive limit). The update says only how many rows it changed, so the slot is
  *   found again on release by its holder token. Rows are created on demand, so an endpoint with one request at

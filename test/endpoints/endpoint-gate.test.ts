@@ -1,7 +1,8 @@
 /**
  * The store-backed endpoint gate against real storage: in-process maps, one SQLite file opened by two engines
  * (two workers' connections) and a real Postgres (two engines, two pools). Each test uses its own webhook id.
- * Two gates, one per engine, stand for two worker processes (each has its own process-local state).
+ * Two gates, one per engine, stand for two worker processes (each has its own process-local state). The
+ * ObjectQL adapter (an ObjectStack app's engine) runs the same suite over SQLite.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +18,8 @@ import { MemoryEngine, MemoryStorage } from '../../src/store/memory-engine.js';
 import { PostgresEngine } from '../../src/store/postgres-engine.js';
 import { heraldEndpointSlots, heraldEndpointState } from '../../src/store/schema.js';
 import { SqliteEngine } from '../../src/store/sqlite-engine.js';
+import { ObjectQLEngine } from '../../src/objectstack/objectql-engine.js';
+import { bootObjectQL } from '../objectstack/objectql-support.js';
 import { startPostgres } from '../support/postgres.js';
 
 interface Workers {
@@ -325,6 +328,19 @@ function describeGate(name: string, open: () => Promise<Workers>): void {
       });
     });
 
+    it("never lets one endpoint's open breaker or full slots hold another endpoint's requests", async () => {
+      const [sick, busy, healthy] = [webhookId(), webhookId(), webhookId()];
+      const one = { ...POLICY, maxConcurrency: 1, breakerThreshold: 1 };
+      now = T0;
+      await gateA.release(go(await gateA.acquire(sick, one, LEASE_MS)), FAIL, one);
+      expect((await gateA.acquire(sick, one, LEASE_MS)).kind).toBe('wait');
+      go(await gateA.acquire(busy, one, LEASE_MS));
+      expect((await gateB.acquire(busy, one, LEASE_MS)).kind).toBe('wait');
+      const permits = [go(await gateA.acquire(healthy, one, LEASE_MS))];
+      expect(permits[0]!.probe).toBe(false);
+      expect(await gateB.health(healthy, true)).toMatchObject({ state: 'healthy', inFlight: 1 });
+    });
+
     it('refuses a bad policy or lease naming the field, writing nothing', async () => {
       const id = webhookId();
       await expect(gateA.acquire(id, { ...POLICY, maxConcurrency: 0 }, LEASE_MS)).rejects.toThrow(new ValidationError('policy.maxConcurrency', 'must be an integer from 1 to 10000, got 0'));
@@ -362,6 +378,20 @@ describeGate('postgres (two pools)', async () => {
     dispose: async () => {
       await Promise.all(engines.map((e) => e.close()));
       await server.stop();
+    },
+  };
+});
+
+describeGate('ObjectQL adapter (driver-sql on SQLite)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-gate-ql-'));
+  const ql = await bootObjectQL({ kind: 'sqlite', filename: join(dir, 'app.db') });
+  const engines: [DataEngine, DataEngine] = [new ObjectQLEngine(ql), new ObjectQLEngine(ql)];
+  return {
+    engines,
+    dispose: async () => {
+      await Promise.all(engines.map((e) => e.close()));
+      await ql.destroy();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 });
