@@ -44,6 +44,7 @@ import {
   effectiveLimit,
   initialState,
   nextVersion,
+  reportWriteIsOptional,
   withoutProbe,
   withProbe,
   type EndpointState,
@@ -123,6 +124,8 @@ export class EndpointGateContentionError extends Error {
 
 /** Compare-and-set rounds before giving up (acquire then answers a short wait; release throws). */
 export const MAX_CAS_ATTEMPTS = 25;
+/** Compare-and-set rounds for a report whose write changes no decision (then it is dropped). */
+const OPTIONAL_WRITE_ATTEMPTS = 3;
 /** Rounds of slot updates that found no free slot before answering `wait` (a lost race under Postgres). */
 const SLOT_ROUNDS = 2;
 /** How soon a caller that found every slot busy comes back (× 0.5–1.5). */
@@ -213,7 +216,8 @@ export function createEndpointGate(deps: EndpointGateDeps): EndpointGate {
     }
     return b;
   };
-  const backoff = (attempt: number) => delay(Math.floor(random() * Math.min(attempt, 10)));
+  // Jittered and growing (up to 50 ms), so a crowd of writers thins out instead of colliding again in step.
+  const backoff = (attempt: number) => delay(Math.floor(random() * Math.min(2 ** attempt, 50)));
 
   async function read(webhookId: string): Promise<EndpointState | null> {
     const row = await engine.findOne<EndpointStateRow>(STATE, { where: { id: webhookId } });
@@ -411,12 +415,14 @@ export function createEndpointGate(deps: EndpointGateDeps): EndpointGate {
         const next = permit.probe ? withoutProbe(state, holder, t) : null;
         if (next === null || (await cas(state, next))) return [];
       } else {
-        const outcome = applyReport(state, { holder, probe: permit.probe, acquiredAt: permit.acquiredAt, report, policy, now: t, latencyRising });
+        const ctx = { holder, probe: permit.probe, acquiredAt: permit.acquiredAt, report, policy, now: t, latencyRising };
+        const outcome = applyReport(state, ctx);
         if (outcome.next === null) return outcome.transitions;
         if (await cas(state, outcome.next)) {
           noteLimit(webhookId, outcome.next.effectiveConcurrency);
           return outcome.transitions;
         }
+        if (attempt >= OPTIONAL_WRITE_ATTEMPTS && reportWriteIsOptional(state, ctx)) return outcome.transitions;
       }
       await backoff(attempt);
     }

@@ -267,6 +267,17 @@ export function applyReport(state: EndpointState, ctx: ReportContext): ReportOut
   return { next: s, transitions };
 }
 
+/**
+ * Whether losing this report's write would change no decision, so that under heavy contention it may be dropped
+ * rather than retried: a success on a healthy endpoint (only the AIMD growth counter moves), or a late failure
+ * of a request sent before the breaker opened (the breaker is open already; only the counters move).
+ */
+export function reportWriteIsOptional(state: EndpointState, ctx: ReportContext): boolean {
+  const isProbe = ctx.probe && state.probeHolder === ctx.holder;
+  if (ctx.report.ok) return state.breaker === 'closed' && state.consecutiveFailures === 0 && !ctx.report.throttled && !ctx.latencyRising;
+  return state.breaker === 'open' && !isProbe;
+}
+
 /** The state once a probe permit ended without sending a request: another caller may probe at once. */
 export function withoutProbe(state: EndpointState, holder: string, now: number): EndpointState | null {
   if (state.probeHolder !== holder) return null;

@@ -159,6 +159,15 @@ function describeGate(name: string, open: () => Promise<Workers>): void {
       expect(Math.max(...grants) - T0).toBeLessThan(15_000);
     });
 
+    it('counts every one of 20 concurrent failures reported by two workers (compare-and-set retries)', async () => {
+      const id = webhookId();
+      const policy = { ...POLICY, breakerThreshold: 100 };
+      now = T0;
+      const permits = await Promise.all(Array.from({ length: 20 }, async (_, i) => ({ gate: i % 2 ? gateA : gateB, permit: go(await (i % 2 ? gateA : gateB).acquire(id, policy, LEASE_MS)) })));
+      await Promise.all(permits.map(({ gate, permit }) => gate.release(permit, FAIL, policy)));
+      expect(await gateA.health(id, true)).toMatchObject({ state: 'failing', consecutiveFailures: 20, inFlight: 0 });
+    });
+
     it("reclaims a crashed worker's slot once its lease expires, and its late release frees nothing", async () => {
       const id = webhookId();
       const policy = { ...POLICY, maxConcurrency: 1 };

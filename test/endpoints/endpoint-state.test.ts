@@ -12,6 +12,7 @@ import {
   MAX_COOLDOWN_MS,
   nextCooldown,
   nextVersion,
+  reportWriteIsOptional,
   withProbe,
   type EndpointState,
   type ReportContext,
@@ -198,6 +199,22 @@ describe('auto-disable detection', () => {
       reason: 'failing without a success since 2026-11-26T10:00Z (6 days)',
       failingSince: T0,
     });
+  });
+});
+
+describe('optional writes (dropped under contention)', () => {
+  it('are a healthy success or a late failure behind an open breaker, never a failure streak or a probe', () => {
+    const healthy = initialState('wh', POLICY, T0);
+    expect(reportWriteIsOptional(healthy, ctx(OK, T0))).toBe(true);
+    expect(reportWriteIsOptional(healthy, ctx(OK, T0, { latencyRising: true }))).toBe(false);
+    expect(reportWriteIsOptional(healthy, ctx(FAIL_500, T0))).toBe(false);
+    expect(reportWriteIsOptional(healthy, ctx(TOO_MANY, T0))).toBe(false);
+    const failing = { ...healthy, consecutiveFailures: 2, failingSince: T0 };
+    expect(reportWriteIsOptional(failing, ctx(OK, T0))).toBe(false);
+    const open = withProbe(run(healthy, Array(10).fill(FAIL_500), T0).state, 'p', T0 + 60_000, T0 + 30_000);
+    expect(reportWriteIsOptional(open, ctx(FAIL_500, T0 + 30_001, { holder: 'late' }))).toBe(true);
+    expect(reportWriteIsOptional(open, ctx(FAIL_500, T0 + 30_001, { holder: 'p', probe: true }))).toBe(false);
+    expect(reportWriteIsOptional(open, ctx(OK, T0 + 30_001, { holder: 'late' }))).toBe(false);
   });
 });
 
