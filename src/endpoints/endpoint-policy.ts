@@ -30,6 +30,11 @@ export interface SendReport {
   latencyMs: number | null;
 }
 
+/** The report of one HTTP attempt: `status` null when no response arrived (timeout, connection error). */
+export function sendReportOf(status: number | null, latencyMs: number | null): SendReport {
+  return { ok: status !== null && status >= 200 && status < 300, throttled: status === 429 || status === 503, status, latencyMs };
+}
+
 /** Upper bound of `maxConcurrency` (slot rows are created on demand, one per concurrent request). */
 export const MAX_CONCURRENCY_LIMIT = 10_000;
 /** Upper bound of `rateLimitPerSecond`, as the webhook API allows. */
