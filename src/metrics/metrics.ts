@@ -42,6 +42,8 @@ export class HeraldMetrics implements AttemptMetrics {
   readonly #starts: Counter<'eager'>;
   readonly #httpRequests: Counter<'method' | 'route' | 'status'>;
   readonly #httpDuration: Histogram<'method' | 'route'>;
+  readonly #endpointLimit: Gauge<'webhook_id'>;
+  readonly #endpointInFlight: Gauge<'webhook_id'>;
 
   /** A delivery workflow this process started; `eager` when the server handed its first task straight back. */
   recordStart(started: { eager: boolean }): void {
@@ -93,6 +95,18 @@ export class HeraldMetrics implements AttemptMetrics {
       buckets: HTTP_DURATION_BUCKETS_SECONDS,
       registers,
     });
+    this.#endpointLimit = new Gauge({
+      name: `${p}endpoint_concurrency_limit`,
+      help: "Each endpoint's adaptive concurrency limit (requests in flight across all workers), as this process last saw it.",
+      labelNames: ['webhook_id'],
+      registers,
+    });
+    this.#endpointInFlight = new Gauge({
+      name: `${p}endpoint_in_flight`,
+      help: 'Requests this process has in flight to each endpoint (holding an endpoint gate permit).',
+      labelNames: ['webhook_id'],
+      registers,
+    });
     // Pre-create the label sets, so every series exists (at 0) from the first scrape.
     for (const outcome of ['success', 'retry', 'dead', 'gone', 'refused'] as const) this.#attempts.inc({ outcome }, 0);
     if (options.store) this.#registerStoreGauges(options.store, p);
@@ -108,6 +122,21 @@ export class HeraldMetrics implements AttemptMetrics {
   recordHttpRequest(request: { method: string; route: string; status: number; durationMs: number }): void {
     this.#httpRequests.inc({ method: request.method, route: request.route, status: String(request.status) });
     this.#httpDuration.observe({ method: request.method, route: request.route }, request.durationMs / 1000);
+  }
+
+  /** The endpoint gate's `onConcurrencyChange`: null once the webhook is forgotten (its series are dropped). */
+  setEndpointConcurrencyLimit(webhookId: string, limit: number | null): void {
+    if (limit === null) {
+      this.#endpointLimit.remove({ webhook_id: webhookId });
+      this.#endpointInFlight.remove({ webhook_id: webhookId });
+    } else {
+      this.#endpointLimit.set({ webhook_id: webhookId }, limit);
+    }
+  }
+
+  /** The endpoint gate's `onInFlightChange`. */
+  setEndpointInFlight(webhookId: string, inFlight: number): void {
+    this.#endpointInFlight.set({ webhook_id: webhookId }, inFlight);
   }
 
   /** The exposition text (`GET /metrics`). */

@@ -213,8 +213,61 @@ export const heraldIdempotencyKeys = {
   indexes: [['expires_at']],
 } as const satisfies ObjectDefinition;
 
+export const ENDPOINT_BREAKER_STATES = ['closed', 'open'] as const;
+
+/**
+ * The endpoint gate's shared state, one row per webhook (src/endpoints/endpoint-gate.ts): breaker, failure
+ * counters, the adaptive concurrency limit and the rate window. Every write is a compare-and-set on `version`.
+ */
+export const heraldEndpointState = {
+  name: 'herald_endpoint_state',
+  // `id` is the webhook's id (ObjectStack objects are keyed by `id`).
+  primaryKey: 'id',
+  columns: [
+    { name: 'id', type: 'text' },
+    { name: 'version', type: 'integer', default: 0 },
+    { name: 'breaker', type: 'text', default: 'closed', values: ENDPOINT_BREAKER_STATES },
+    { name: 'consecutive_failures', type: 'integer', default: 0 },
+    { name: 'failing_since', type: 'bigint-ms', nullable: true },
+    { name: 'last_success_at', type: 'bigint-ms', nullable: true },
+    { name: 'last_failure_at', type: 'bigint-ms', nullable: true },
+    { name: 'opened_at', type: 'bigint-ms', nullable: true },
+    { name: 'next_probe_at', type: 'bigint-ms', nullable: true },
+    { name: 'cooldown_ms', type: 'integer', nullable: true },
+    { name: 'probe_holder', type: 'text', nullable: true },
+    { name: 'probe_until', type: 'bigint-ms', nullable: true },
+    { name: 'effective_concurrency', type: 'integer' },
+    { name: 'policy_max_concurrency', type: 'integer' },
+    { name: 'successes_since_change', type: 'integer', default: 0 },
+    { name: 'decreased_at', type: 'bigint-ms', nullable: true },
+    { name: 'slot_count', type: 'integer', default: 0 },
+    { name: 'rate_window_json', type: 'json-text', nullable: true },
+    { name: 'updated_at', type: 'bigint-ms' },
+  ],
+} as const satisfies ObjectDefinition;
+
+/**
+ * The endpoint gate's concurrency slots: a permit is a slot row whose holder it is, until `expires_at` (then
+ * any worker may reclaim it: a crashed worker's slot). Rows are created on demand, one per concurrent request.
+ */
+export const heraldEndpointSlots = {
+  name: 'herald_endpoint_slots',
+  primaryKey: 'id',
+  columns: [
+    { name: 'id', type: 'text' }, // <webhook id>#<slot, 5 digits>: key order is slot order
+    { name: 'webhook_id', type: 'text' },
+    { name: 'slot', type: 'integer' },
+    { name: 'holder', type: 'text', nullable: true },
+    { name: 'acquired_at', type: 'bigint-ms', nullable: true },
+    { name: 'expires_at', type: 'bigint-ms', nullable: true },
+    // The last successful send through this slot: health's lastSuccessAt without a state write per success.
+    { name: 'last_ok_at', type: 'bigint-ms', nullable: true },
+  ],
+  uniqueKeys: [['webhook_id', 'slot']],
+} as const satisfies ObjectDefinition;
+
 /** Every object Herald's engines create by default. */
-export const HERALD_OBJECTS: readonly ObjectDefinition[] = [heraldWebhooks, heraldWebhookSubscriptions, heraldDeliveries, heraldDeliveryAttempts, heraldEvents, heraldIdempotencyKeys];
+export const HERALD_OBJECTS: readonly ObjectDefinition[] = [heraldWebhooks, heraldWebhookSubscriptions, heraldDeliveries, heraldDeliveryAttempts, heraldEvents, heraldIdempotencyKeys, heraldEndpointState, heraldEndpointSlots];
 
 type ColumnValue<C extends ColumnDefinition> =
   | (C['type'] extends 'boolean'
@@ -254,3 +307,5 @@ export type EventRow = RowOf<typeof heraldEvents>;
 export type NewEventRow = NewRowOf<typeof heraldEvents>;
 export type IdempotencyKeyRow = RowOf<typeof heraldIdempotencyKeys>;
 export type WebhookSubscriptionRow = RowOf<typeof heraldWebhookSubscriptions>;
+export type EndpointStateRow = RowOf<typeof heraldEndpointState>;
+export type EndpointSlotRow = RowOf<typeof heraldEndpointSlots>;
