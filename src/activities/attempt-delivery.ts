@@ -10,7 +10,9 @@ import { nextRetryDelayMs } from '../delivery/retry-schedule.js';
 import { buildSignedRequest } from '../signing/build-request.js';
 import { findDelivery, recordAttemptFinished, type AttemptOutcome } from '../store/deliveries.js';
 import { findEvent, type StoredEvent } from '../store/events.js';
-import { disableWebhook, findWebhookForSending, type WebhookForSending } from '../store/webhooks.js';
+import { findWebhookForSending, type WebhookForSending } from '../store/webhooks.js';
+import type { SendPermit } from '../endpoints/endpoint-gate.js';
+import { announce, disableEndpoint, release } from './endpoint-health.js';
 import { FailureType } from '../delivery/failure-types.js';
 import type { SendSignedWebhookInput } from '../workflows/messages.js';
 import { classifyAttempt } from './classify-response.js';
@@ -62,10 +64,14 @@ function final(type: FailureType, error: string, attempt: number, responseCode: 
  * completion never reached Temporal (worker killed, Temporal or the database unreachable in between). Report
  * that outcome; do not send again.
  */
-export async function recordedOutcome(deps: ActivityDeps, input: Pick<SendSignedWebhookInput, 'deliveryId' | 'runId'>, attempt: number): Promise<AttemptVerdict> {
+export async function recordedOutcome(deps: ActivityDeps, input: Pick<SendSignedWebhookInput, 'deliveryId' | 'runId' | 'endpointAware'>, attempt: number): Promise<AttemptVerdict> {
   const row = await findDelivery(deps.store, input.deliveryId);
   if (row?.runId === input.runId && row.status === 'success') return { kind: 'success', attempt: row.attempts, responseCode: row.responseCode ?? 0, durationMs: row.durationMs ?? 0 };
   if (row?.runId === input.runId && row.status === 'dead') return final(FailureType.Rejected, row.error ?? 'dead', row.attempts, row.responseCode, true);
+  // Skipped while it waited (its webhook was disabled): the row already says so, with the reason.
+  if (row?.runId === input.runId && row.status === 'skipped') {
+    return final(input.endpointAware ? FailureType.WebhookDisabled : FailureType.WebhookUnavailable, row.error ?? 'the webhook is disabled', row.attempts, row.responseCode, true);
+  }
   return final(FailureType.Superseded, 'the delivery is no longer open for this run', attempt);
 }
 
@@ -73,7 +79,41 @@ export async function recordedOutcome(deps: ActivityDeps, input: Pick<SendSigned
  * Signs and sends attempt `attempt` (the row already says it is in flight), classifies the answer, records it
  * (attempt log + the row's state, fenced by run and attempt) and, on 410, disables the webhook.
  */
-export async function sendAttempt(deps: ActivityDeps, input: SendSignedWebhookInput, attempt: number, targets: AttemptTargets, startedAt: number): Promise<AttemptVerdict> {
+export async function sendAttempt(
+  deps: ActivityDeps,
+  input: SendSignedWebhookInput,
+  attempt: number,
+  targets: AttemptTargets,
+  startedAt: number,
+  /** The endpoint gate's permit for this request (endpoint-aware runs): returned with the outcome. */
+  permit?: SendPermit,
+): Promise<AttemptVerdict> {
+  try {
+    const verdict = await sendAndRecord(deps, input, attempt, targets, startedAt, permit);
+    if (verdict.kind === 'final' && input.endpointAware) {
+      await announce(deps, {
+        type: 'herald.delivery.dead',
+        tenantId: input.tenantId,
+        deliveryId: input.deliveryId,
+        runId: input.runId,
+        webhookId: input.webhookId,
+        eventId: input.eventId,
+        eventType: input.eventType,
+        attempts: verdict.attempt,
+        responseCode: verdict.responseCode,
+        error: verdict.error,
+        occurredAt: deps.clock(),
+      });
+    }
+    return verdict;
+  } catch (err) {
+    // Nothing recorded (cancelled, or the table away): the slot goes back without a verdict on the endpoint.
+    await release(deps, targets.webhook, permit, null).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function sendAndRecord(deps: ActivityDeps, input: SendSignedWebhookInput, attempt: number, targets: AttemptTargets, startedAt: number, permit: SendPermit | undefined): Promise<AttemptVerdict> {
   const { webhook, event } = targets;
   const request = buildSignedRequest({
     scheme: webhook.signatureScheme,
@@ -142,12 +182,14 @@ export async function sendAttempt(deps: ActivityDeps, input: SendSignedWebhookIn
   );
   deps.logger.info({ deliveryId: input.deliveryId, eventId: input.eventId, webhookId: input.webhookId, attempt, responseCode, durationMs, outcome }, 'delivery attempt');
   deps.metrics?.recordAttempt({ outcome, durationMs });
+  // An SSRF refusal sent nothing: it tells the gate nothing about the endpoint.
+  await release(deps, webhook, permit, failure?.kind === 'refused' ? null : { status: responseCode, durationMs });
 
   switch (verdict.outcome) {
     case 'success':
       return { kind: 'success', attempt, responseCode: responseCode!, durationMs: durationMs ?? 0 };
     case 'gone':
-      await disableWebhook(deps.store, webhook.id, `410 Gone from ${new URL(webhook.url).host} on delivery ${input.deliveryId}`, deps.clock());
+      await disableEndpoint(deps, webhook, `410 Gone from ${new URL(webhook.url).host} on delivery ${input.deliveryId}`);
       return final(FailureType.Gone, verdict.reason, attempt, responseCode, true);
     case 'dead':
       return final(failure?.kind === 'refused' ? FailureType.EgressRefused : FailureType.Rejected, verdict.reason, attempt, responseCode, true);

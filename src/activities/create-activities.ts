@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DeliveryStarter } from '../delivery/start-delivery.js';
 import type { AttemptMetrics } from '../metrics/metrics.js';
 import type { DataEngine } from '../store/data-engine.js';
+import { createEndpointGate, type EndpointGate } from '../endpoints/endpoint-gate.js';
 import type { SecretBox } from '../store/secret-box.js';
 import { createDeliverFirstAttempt } from './deliver-first-attempt.js';
 import { createFanOutActivities } from './fan-out-activities.js';
@@ -28,9 +29,15 @@ export interface ActivityDeps {
   userAgent: string;
   /** Counts attempts by outcome, their latency, retries and deaths (`HeraldMetrics`); optional. */
   metrics?: AttemptMetrics;
+  /**
+   * Per-endpoint breaker, rate limit and adaptive concurrency, shared by every worker through the delivery
+   * database (src/endpoints/). Built from `store` when not given.
+   */
+  gate?: EndpointGate;
 }
 
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(given: ActivityDeps) {
+  const deps: ActivityDeps = { ...given, gate: given.gate ?? gateOf(given) };
   return {
     deliverFirstAttempt: createDeliverFirstAttempt(deps),
     sendSignedWebhook: createSendSignedWebhook(deps),
@@ -40,4 +47,16 @@ export function createActivities(deps: ActivityDeps) {
     ...createRefanActivities(deps),
     ...createRetentionActivities(deps),
   };
+}
+
+/** The endpoint gate over the delivery database, its gauges fed into the worker's metrics. */
+function gateOf(deps: ActivityDeps): EndpointGate {
+  const { metrics } = deps;
+  return createEndpointGate({
+    engine: deps.store,
+    clock: deps.clock,
+    random: deps.random,
+    onConcurrencyChange: (webhookId, limit) => metrics?.setEndpointConcurrencyLimit?.(webhookId, limit),
+    onInFlightChange: (webhookId, inFlight) => metrics?.setEndpointInFlight?.(webhookId, inFlight),
+  });
 }

@@ -2,6 +2,9 @@ import { deliveryRowOf, recordDeliveryCreated, recordFirstAttemptStarted } from 
 import type { FirstAttemptInput, FirstAttemptResult } from '../workflows/messages.js';
 import { isVerdict, loadTargets, recordedOutcome, sendAttempt, type AttemptVerdict } from './attempt-delivery.js';
 import type { ActivityDeps } from './create-activities.js';
+import { admit, release } from './endpoint-health.js';
+import type { SendPermit } from '../endpoints/endpoint-gate.js';
+import { FailureType } from '../delivery/failure-types.js';
 
 /**
  * The fast path: a delivery's first attempt as a local activity inside its first workflow task. It writes the
@@ -19,9 +22,23 @@ export function createDeliverFirstAttempt(deps: ActivityDeps) {
       await recordDeliveryCreated(deps.store, row, now);
       return toResult(targets);
     }
+    let permit: SendPermit | undefined;
+    if (input.endpointAware) {
+      // The endpoint's breaker, rate limit and concurrency first: waiting for them is not an attempt.
+      const admission = await admit(deps, targets.webhook);
+      if (admission.kind !== 'go') {
+        await recordDeliveryCreated(deps.store, row, now);
+        if (admission.kind === 'disabled') return toResult({ kind: 'final', type: FailureType.WebhookDisabled, attempt: 0, responseCode: null, error: `skipped: webhook disabled (${admission.reason})`, recorded: false });
+        return { outcome: 'wait', attempt: 0, message: admission.message, retryDelayMs: Math.max(0, admission.untilMs - deps.clock()) };
+      }
+      permit = admission.permit;
+    }
     const attempt = await recordFirstAttemptStarted(deps.store, row, now);
-    if (attempt === null) return toResult(await recordedOutcome(deps, input, 1));
-    return toResult(await sendAttempt(deps, input, attempt, targets, now));
+    if (attempt === null) {
+      await release(deps, targets.webhook, permit, null);
+      return toResult(await recordedOutcome(deps, input, 1));
+    }
+    return toResult(await sendAttempt(deps, input, attempt, targets, now, permit));
   };
 }
 

@@ -3,6 +3,7 @@ import { findDelivery, recordAttemptLost, recordAttemptStarted } from '../store/
 import { FailureType } from '../delivery/failure-types.js';
 import type { AttemptFailureDetails, SendSignedWebhookInput, SendSignedWebhookResult } from '../workflows/messages.js';
 import { reportToWorkflow } from './attempt-report.js';
+import { admit, release } from './endpoint-health.js';
 import { isVerdict, loadTargets, recordedOutcome, sendAttempt, type AttemptVerdict } from './attempt-delivery.js';
 import type { ActivityDeps } from './create-activities.js';
 import { HttpAttemptError } from './http-attempt.js';
@@ -61,18 +62,47 @@ async function attemptCountedByTable(deps: ActivityDeps, input: SendSignedWebhoo
     return { kind: 'final', type: FailureType.RetriesExhausted, attempt: made, responseCode: row.responseCode, error: `outcome of attempt ${made} unknown (attempt ${made} of ${input.maxAttempts}; retries exhausted)`, recorded: false };
   }
   const attempt = made + 1;
+  // The endpoint's breaker, rate limit and concurrency first: waiting for them spends no attempt.
+  const admission = await admit(deps, targets.webhook);
+  if (admission.kind === 'disabled') {
+    return { kind: 'final', type: FailureType.WebhookDisabled, attempt: made, responseCode: row.responseCode, error: `skipped: webhook disabled (${admission.reason})`, recorded: false };
+  }
+  if (admission.kind === 'wait') {
+    const waitMs = Math.max(0, admission.untilMs - deps.clock());
+    if (waitReportChanged(input.deliveryId, admission.message)) reportToWorkflow(deps, { kind: 'wait', message: admission.message, untilMs: admission.untilMs });
+    throw waiting(admission.message, waitMs);
+  }
+  const { permit } = admission;
   // Compare-and-set on (run, open status, attempts so far): one execution per attempt number.
   const started = { deliveryId: input.deliveryId, runId: input.runId, attempt, url: targets.webhook.url, expectedAttempts: made };
   if (!(await recordAttemptStarted(deps.store, started, startedAt, row))) {
+    await release(deps, targets.webhook, permit, null);
     const now = await findDelivery(deps.store, input.deliveryId);
     if (now?.runId === input.runId && (now.status === 'pending' || now.status === 'in_flight')) {
       throw waiting(`attempt ${attempt} is already being made by another execution`, BUSY_RETRY_MS);
     }
     return await recordedOutcome(deps, input, made);
   }
-  const verdict = await sendAttempt(deps, input, attempt, targets, startedAt);
+  const verdict = await sendAttempt(deps, input, attempt, targets, startedAt, permit);
+  waitReports.delete(input.deliveryId);
   if (verdict.kind === 'retry') reportToWorkflow(deps, { kind: 'retry', attempt, error: verdict.error, nextAttemptAtMs: deps.clock() + verdict.retryDelayMs });
   return verdict;
+}
+
+/**
+ * The last wait each delivery reported to its workflow (by kind: "breaker open", "rate limit", …), so a delivery
+ * that waits many times in a row signals its workflow once per reason, not once per wait. Per process and
+ * bounded: a delivery retried on another worker may report again, which only repeats the same words.
+ */
+const waitReports = new Map<string, string>();
+const MAX_WAIT_REPORTS = 10_000;
+
+function waitReportChanged(deliveryId: string, message: string): boolean {
+  const kind = message.replace(/\d.*$/, '');
+  if (waitReports.get(deliveryId) === kind) return false;
+  if (waitReports.size >= MAX_WAIT_REPORTS) waitReports.delete(waitReports.keys().next().value!);
+  waitReports.set(deliveryId, kind);
+  return true;
 }
 
 /** A retry that spends no attempt: nothing was sent. */

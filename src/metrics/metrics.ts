@@ -17,6 +17,10 @@ import { DELIVERY_STATUSES, heraldDeliveries, type AttemptOutcome } from '../sto
 /** What the send activity records per attempt; `HeraldMetrics` implements it (activities take it optionally). */
 export interface AttemptMetrics {
   recordAttempt(attempt: { outcome: AttemptOutcome; durationMs: number | null }): void;
+  /** The endpoint gate's adaptive limit per endpoint (null drops the series). */
+  setEndpointConcurrencyLimit?(webhookId: string, limit: number | null): void;
+  /** Requests this process has in flight per endpoint. */
+  setEndpointInFlight?(webhookId: string, inFlight: number): void;
 }
 
 export interface HeraldMetricsOptions {

@@ -466,3 +466,16 @@ export async function deleteExpiredDeliveries(engine: DataEngine, input: { statu
   if (gone.length) await engine.delete(DELIVERY_ATTEMPTS, { where: { delivery_id: { $in: gone } }, multi: true });
   return deleted;
 }
+
+/**
+ * A webhook was disabled (auto-disable, 410): its deliveries waiting for a retry become `skipped` rows with the
+ * reason, at once, so nothing is silently dropped and `recover` can redeliver them once the endpoint is fixed.
+ * A request still in flight is left to finish; each run reports `skipped` itself when it next wakes.
+ */
+export async function skipWaitingDeliveriesOf(engine: DataEngine, webhookId: string, reason: string, now: number): Promise<number> {
+  return await engine.update(
+    DELIVERIES,
+    { status: 'skipped', error: reason, next_retry_at: null, updated_at: now },
+    { where: { webhook_id: webhookId, status: 'pending' }, multi: true },
+  );
+}

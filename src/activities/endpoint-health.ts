@@ -1,0 +1,110 @@
+/**
+ * The send activities' side of endpoint health: asking the endpoint gate before a request (breaker, rate limit,
+ * concurrency), telling it what happened after, and acting on what that changed — the operational events
+ * (`herald.webhook.failing` / `recovered` / `disabled`, `herald.delivery.dead`) and auto-disable, which turns
+ * the endpoint's waiting deliveries into `skipped` rows. The state itself lives in src/endpoints/.
+ */
+import { heartbeat, activityInfo } from '@temporalio/activity';
+import { setTimeout as delay } from 'node:timers/promises';
+import { publishOperationalEvent, type OperationalEvent } from '../delivery/operational-events.js';
+import { sendReportOf, type EndpointPolicy } from '../endpoints/endpoint-policy.js';
+import type { HealthTransition, SendPermit } from '../endpoints/endpoint-gate.js';
+import { skipWaitingDeliveriesOf } from '../store/deliveries.js';
+import { disableWebhook, type Webhook } from '../store/webhooks.js';
+import type { ActivityDeps } from './create-activities.js';
+
+/** A wait this short is slept inside the activity (a concurrency slot frees up in milliseconds)… */
+const SHORT_WAIT_MS = 1_000;
+/** …for at most this long in total, so one endpoint's backlog never holds a worker slot another endpoint needs. */
+const MAX_INLINE_WAIT_MS = 3_000;
+/** How long a permit is held at most beyond the request's own timeout (signing, the table writes around it). */
+const LEASE_MARGIN_MS = 15_000;
+
+/** Herald's defaults where a webhook (and its tenant) set none. */
+export const DEFAULT_ENDPOINT_POLICY: EndpointPolicy = { rateLimitPerSecond: null, maxConcurrency: 20, breakerThreshold: 10, disableAfterDays: 5 };
+
+/** The effective policy of a webhook as the store resolved it (webhook → tenant policy → Herald default). */
+export function endpointPolicyOf(webhook: Webhook): EndpointPolicy {
+  const own = webhook as Webhook & Partial<EndpointPolicy>;
+  return {
+    rateLimitPerSecond: own.rateLimitPerSecond ?? DEFAULT_ENDPOINT_POLICY.rateLimitPerSecond,
+    maxConcurrency: own.maxConcurrency ?? DEFAULT_ENDPOINT_POLICY.maxConcurrency,
+    breakerThreshold: own.breakerThreshold ?? DEFAULT_ENDPOINT_POLICY.breakerThreshold,
+    disableAfterDays: own.disableAfterDays === undefined ? DEFAULT_ENDPOINT_POLICY.disableAfterDays : own.disableAfterDays,
+  };
+}
+
+export type Admission =
+  | { kind: 'go'; permit: SendPermit | undefined }
+  /** Nothing was sent and no attempt is spent: come back at `untilMs`. */
+  | { kind: 'wait'; untilMs: number; message: string }
+  /** The gate disabled the endpoint (failing for `disableAfterDays`); this delivery is skipped too. */
+  | { kind: 'disabled'; reason: string };
+
+/** May this delivery's request go now? Waits of a few hundred ms are slept here; longer ones are returned. */
+export async function admit(deps: ActivityDeps, webhook: Webhook): Promise<Admission> {
+  if (!deps.gate) return { kind: 'go', permit: undefined };
+  const policy = endpointPolicyOf(webhook);
+  const leaseMs = webhook.timeoutMs + LEASE_MARGIN_MS;
+  const started = deps.clock();
+  for (;;) {
+    const decision = await deps.gate.acquire(webhook.id, policy, leaseMs);
+    if (decision.kind === 'go') return { kind: 'go', permit: decision.permit };
+    if (decision.kind === 'disable') {
+      await disableEndpoint(deps, webhook, decision.reason);
+      return { kind: 'disabled', reason: decision.reason };
+    }
+    const now = deps.clock();
+    const waitMs = decision.untilMs - now;
+    if (waitMs > SHORT_WAIT_MS || now + waitMs - started > MAX_INLINE_WAIT_MS) return { kind: 'wait', untilMs: decision.untilMs, message: decision.message };
+    if (!activityInfo().isLocal) heartbeat();
+    await delay(Math.max(waitMs, 10));
+  }
+}
+
+/** Gives the permit back: `sent` null when no request went out (nothing about the endpoint changes). */
+export async function release(deps: ActivityDeps, webhook: Webhook, permit: SendPermit | undefined, sent: { status: number | null; durationMs: number | null } | null): Promise<void> {
+  if (!deps.gate || !permit) return;
+  const transitions = await deps.gate.release(permit, sent ? sendReportOf(sent.status, sent.durationMs) : null, endpointPolicyOf(webhook));
+  for (const transition of transitions) await actOn(deps, webhook, transition);
+}
+
+async function actOn(deps: ActivityDeps, webhook: Webhook, transition: HealthTransition): Promise<void> {
+  const subject = { tenantId: webhook.tenantId, webhookId: webhook.id, url: webhook.url };
+  switch (transition.kind) {
+    case 'opened':
+      deps.logger.warn({ webhookId: webhook.id, consecutiveFailures: transition.consecutiveFailures, nextProbeAt: new Date(transition.nextProbeAt).toISOString() }, 'endpoint breaker opened');
+      // The opening is named by its first probe time, stored with the breaker: a retried report names the same one.
+      await announce(deps, { type: 'herald.webhook.failing', ...subject, consecutiveFailures: transition.consecutiveFailures, nextProbeAt: transition.nextProbeAt, occurredAt: transition.nextProbeAt });
+      return;
+    case 'closed':
+      deps.logger.info({ webhookId: webhook.id, failedForMs: transition.failedFor }, 'endpoint breaker closed');
+      await announce(deps, { type: 'herald.webhook.recovered', ...subject, failedForMs: transition.failedFor, occurredAt: deps.clock() });
+      return;
+    case 'disable':
+      await disableEndpoint(deps, webhook, transition.reason);
+      return;
+  }
+}
+
+/** Auto-disable: the webhook off with its reason, its waiting deliveries skipped, the operators told. */
+export async function disableEndpoint(deps: ActivityDeps, webhook: Webhook, reason: string): Promise<void> {
+  const now = deps.clock();
+  const disabled = await disableWebhook(deps.store, webhook.id, reason, now);
+  const skipped = await skipWaitingDeliveriesOf(deps.store, webhook.id, `skipped: webhook disabled (${reason})`, now);
+  deps.logger.warn({ webhookId: webhook.id, reason, skipped }, 'endpoint disabled');
+  if (disabled) await announce(deps, { type: 'herald.webhook.disabled', tenantId: webhook.tenantId, webhookId: webhook.id, url: webhook.url, reason, occurredAt: now });
+}
+
+/**
+ * Publishes an operational event; a failure is logged, never thrown: the delivery that noticed the transition
+ * must not spend an attempt (or resend) because the operators' stream was unreachable.
+ */
+export async function announce(deps: ActivityDeps, event: OperationalEvent): Promise<void> {
+  try {
+    const published = await publishOperationalEvent(deps, event);
+    if (published.published) deps.logger.info({ eventId: published.eventId, type: event.type, deliveries: published.deliveries }, 'operational event published');
+  } catch (err) {
+    deps.logger.error({ err, type: event.type }, 'operational event not published');
+  }
+}
