@@ -103,11 +103,12 @@ const whole = (min: number, max: number, unit = '') =>
     .min(min, `must be from ${min} to ${max}${unit}`)
     .max(max, `must be from ${min} to ${max}${unit}`);
 const TimeoutMs = whole(MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, ' ms').openapi({ description: `Per-attempt HTTP timeout in milliseconds (Herald's default ${D.timeoutMs}).` });
-// Each delay's range is checked by the client (src/delivery/retry-schedule.ts), which explains a leading 0.
+// The length and each delay's range are checked by the client (src/delivery/retry-schedule.ts), whose errors
+// name the position and explain a leading 0; here they are only documented.
 const RetrySchedule = z
   .array(z.number({ error: 'must be a number of seconds' }))
-  .max(MAX_RETRY_SCHEDULE_LENGTH, `must have at most ${MAX_RETRY_SCHEDULE_LENGTH} delays (${MAX_RETRY_SCHEDULE_LENGTH + 1} attempts)`)
   .openapi({
+    maxItems: MAX_RETRY_SCHEDULE_LENGTH,
     description:
       `Delays in whole seconds (${MIN_RETRY_DELAY_SECONDS}–${MAX_RETRY_DELAY_SECONDS}, i.e. 1 s–7 d) before each RETRY; the first attempt is always immediate. ` +
       '`[5, 300, 1800]` = 4 attempts: now, then 5 s, 5 min and 30 min after failures; `[]` = a single attempt; at most ' +
