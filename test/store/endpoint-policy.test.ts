@@ -19,6 +19,8 @@ import {
   updateWebhook,
   type RegistryDeps,
 } from '../../src/store/webhooks.js';
+import { ObjectQLEngine } from '../../src/objectstack/objectql-engine.js';
+import { bootObjectQL } from '../objectstack/objectql-support.js';
 import { TEST_BOX, uniqueId } from '../support/deps.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 
@@ -31,12 +33,13 @@ const WEBHOOKS_BEFORE_POLICY: ObjectDefinition = {
 };
 
 // The registry's endpoint policy and the tenant policy store over each real engine (memory, a SQLite file,
-// Postgres): inheritance webhook → tenant → Herald, the "inherit"/"unlimited" representation, and the one-time
+// Postgres, and an ObjectStack app's ObjectQL engine over SQLite, whose adapter migrates differently): inheritance webhook → tenant → Herald, the "inherit"/"unlimited" representation, and the one-time
 // conversion of webhooks stored in the old retry-schedule shape, from a database created by the old schema.
-describe.each(['memory', 'sqlite', 'postgres'] as const)('endpoint policy (%s)', (kind) => {
+describe.each(['memory', 'sqlite', 'postgres', 'objectql'] as const)('endpoint policy (%s)', (kind) => {
   let dir: string;
   let postgres: TestPostgres | undefined;
   let memory: MemoryStorage;
+  const apps: Awaited<ReturnType<typeof bootObjectQL>>[] = [];
   let engine: DataEngine;
   let deps: RegistryDeps;
   const opened: DataEngine[] = [];
@@ -44,8 +47,10 @@ describe.each(['memory', 'sqlite', 'postgres'] as const)('endpoint policy (%s)',
   /** Another connection to the same database (another process, as far as caches go), with `objects`. */
   async function connect(objects: readonly ObjectDefinition[] = HERALD_OBJECTS): Promise<DataEngine> {
     let e: DataEngine;
-    if (kind === 'memory') {
-      e = new MemoryEngine({ objects, storage: memory });
+    if (kind === 'memory' || kind === 'objectql') {
+      // ObjectQL: each connection is its own app (as another process would be) over the same SQLite file.
+      if (kind === 'objectql') apps.push(await bootObjectQL({ kind: 'sqlite', filename: path.join(dir, 'app.db') }));
+      e = kind === 'memory' ? new MemoryEngine({ objects, storage: memory }) : new ObjectQLEngine(apps.at(-1)!, { objects });
       await e.migrate();
     } else {
       e = await openEngine(kind === 'sqlite' ? `sqlite:${path.join(dir, 'herald.db')}` : postgres!.url, { objects });
@@ -77,6 +82,7 @@ describe.each(['memory', 'sqlite', 'postgres'] as const)('endpoint policy (%s)',
   });
   afterAll(async () => {
     for (const e of opened) await e.close().catch(() => undefined);
+    for (const app of apps) await app.destroy();
     await postgres?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
