@@ -108,7 +108,7 @@ export async function runCost(env: Env, count: number): Promise<PhaseResult> {
     for (const [group, failFirst] of [['healthy', false], ['one retry', true]] as const) {
       const route = `cost${tag}${failFirst ? 'retry' : 'ok'}`;
       const type = `bench.cost.${failFirst ? 'retry' : 'ok'}`;
-      const { webhook, secret } = await herald.webhooks.create({ url: `http://127.0.0.1:${env.receiverPort}/r/${route}`, eventTypes: [type], retrySchedule: [0, 1], retryJitter: 0 });
+      const { webhook, secret } = await herald.webhooks.create({ url: `http://127.0.0.1:${env.receiverPort}/r/${route}`, eventTypes: [type], retrySchedule: [1], retryJitter: 0 });
       routes[route] = { scheme: 'standard', secret, failFirst };
       hooks[group] = { id: webhook.id, type };
     }

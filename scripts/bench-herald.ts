@@ -83,7 +83,7 @@ export async function runHerald(env: Env, run: HeraldRun): Promise<PhaseResult> 
     // Wait until every one has made its first two attempts (the fast path's, then the first retry a few seconds
     // later; with a one-attempt schedule just the first), so the healthy run is measured while they all wait in
     // Temporal's retry backoff rather than during their start-up burst. Bounded.
-    const settledAttempts = Math.min(2, (run.down.schedule ?? [0, 5]).length);
+    const settledAttempts = Math.min(2, (run.down.schedule ?? [5]).length + 1);
     const until = nowMs() + 300_000;
     let attempted = 0;
     while (nowMs() < until) {

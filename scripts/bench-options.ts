@@ -49,7 +49,7 @@ export const HELP = `npm run bench -- [flags]
   --rate-seconds S        how long each steady rate runs (default 20)
   --down-deliveries N     open retrying deliveries to the down endpoint in the isolation run (default 10000)
   --down-mode M           refused (connection refused, default) | 503 | hang (never answers; 15 s timeout)
-  --down-schedule 0,5,…   retry schedule (s) of the down webhook (default: Herald's default schedule)
+  --down-schedule 5,300,… retry delays (s) before each retry of the down webhook (default: Herald's default schedule)
   --phases a,b,…          any of: ${ALL_PHASES.join(', ')}
                           (default: ${DEFAULT_PHASES.join(', ')})
   --profile               add the profiling phases: ${PROFILE_PHASES.join(', ')}
@@ -125,7 +125,7 @@ export function parseArgs(argv: string[]): Options {
         o.downMode = m;
         break;
       }
-      case '--down-schedule': o.downSchedule = list(flag, value(), 0); break;
+      case '--down-schedule': o.downSchedule = list(flag, value(), 1); break;
       case '--phases': {
         const names = (value() ?? '').split(',').filter(Boolean);
         for (const n of names) if (!(ALL_PHASES as readonly string[]).includes(n)) throw new Error(`--phases: unknown phase ${JSON.stringify(n)} (known: ${ALL_PHASES.join(', ')})`);

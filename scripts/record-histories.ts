@@ -81,12 +81,12 @@ function delivery(name: string, script: Script, webhook: { retrySchedule?: numbe
 
 const SCENARIOS: ((env: Env) => Promise<Recording[]>)[] = [
   delivery('success', ok),
-  delivery('retry-then-success', (i) => ({ status: i < 2 ? 503 : 200 }), { retrySchedule: [0, 1, 1] }),
-  delivery('dead-after-schedule', () => ({ status: 500 }), { retrySchedule: [0, 1, 1] }),
+  delivery('retry-then-success', (i) => ({ status: i < 2 ? 503 : 200 }), { retrySchedule: [1, 1] }),
+  delivery('dead-after-schedule', () => ({ status: 500 }), { retrySchedule: [1, 1] }),
   delivery('dead-on-4xx', () => ({ status: 400 })),
   delivery('gone-disables-webhook', () => ({ status: 410 })),
-  delivery('retry-after', (i) => (i === 0 ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200 }), { retrySchedule: [0, 1] }),
-  delivery('cancelled', () => ({ status: 503 }), { retrySchedule: [0, 3600] }, async (env, id) => {
+  delivery('retry-after', (i) => (i === 0 ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200 }), { retrySchedule: [1] }),
+  delivery('cancelled', () => ({ status: 503 }), { retrySchedule: [3600] }, async (env, id) => {
     await waitFor(async () => {
       const row = await env.herald.deliveries.get(id).catch(() => undefined);
       return Boolean(row && row.attempts >= 1 && row.status === 'pending');
@@ -94,7 +94,7 @@ const SCENARIOS: ((env: Env) => Promise<Recording[]>)[] = [
     await env.herald.deliveries.cancel(id);
   }),
   // The webhook is disabled while the delivery waits for its retry: the delivery ends skipped (a failed run).
-  delivery('skipped-webhook-disabled', () => ({ status: 503 }), { retrySchedule: [0, 2] }, async (env, id) => {
+  delivery('skipped-webhook-disabled', () => ({ status: 503 }), { retrySchedule: [2] }, async (env, id) => {
     await waitFor(async () => {
       const row = await env.herald.deliveries.get(id).catch(() => undefined);
       return Boolean(row && row.attempts >= 1 && row.status === 'pending');

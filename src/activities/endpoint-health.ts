@@ -20,17 +20,13 @@ const MAX_INLINE_WAIT_MS = 3_000;
 /** How long a permit is held at most beyond the request's own timeout (signing, the table writes around it). */
 const LEASE_MARGIN_MS = 15_000;
 
-/** Herald's defaults where a webhook (and its tenant) set none. */
-export const DEFAULT_ENDPOINT_POLICY: EndpointPolicy = { rateLimitPerSecond: null, maxConcurrency: 20, breakerThreshold: 10, disableAfterDays: 5 };
-
 /** The effective policy of a webhook as the store resolved it (webhook → tenant policy → Herald default). */
 export function endpointPolicyOf(webhook: Webhook): EndpointPolicy {
-  const own = webhook as Webhook & Partial<EndpointPolicy>;
   return {
-    rateLimitPerSecond: own.rateLimitPerSecond ?? DEFAULT_ENDPOINT_POLICY.rateLimitPerSecond,
-    maxConcurrency: own.maxConcurrency ?? DEFAULT_ENDPOINT_POLICY.maxConcurrency,
-    breakerThreshold: own.breakerThreshold ?? DEFAULT_ENDPOINT_POLICY.breakerThreshold,
-    disableAfterDays: own.disableAfterDays === undefined ? DEFAULT_ENDPOINT_POLICY.disableAfterDays : own.disableAfterDays,
+    rateLimitPerSecond: webhook.rateLimitPerSecond,
+    maxConcurrency: webhook.maxConcurrency,
+    breakerThreshold: webhook.breakerThreshold,
+    disableAfterDays: webhook.disableAfterDays,
   };
 }
 

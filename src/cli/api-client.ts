@@ -73,6 +73,7 @@ export function createApiClient(options: ApiClientOptions) {
     get: <T>(route: string) => request<T>('GET', route),
     post: <T>(route: string, body?: unknown, headers?: Record<string, string>) => request<T>('POST', route, body ?? {}, headers),
     patch: <T>(route: string, body: unknown) => request<T>('PATCH', route, body),
+    put: <T>(route: string, body: unknown) => request<T>('PUT', route, body),
     delete: (route: string) => request<void>('DELETE', route),
   };
 }

@@ -9,6 +9,7 @@ import { runHerald } from '../runtime/run-herald.js';
 import { startDemo } from '../runtime/demo.js';
 import { registerDeliveryCommands } from './commands/deliveries.js';
 import { registerEventCommands } from './commands/events.js';
+import { registerTenantCommands } from './commands/tenants.js';
 import { registerWebhookCommands } from './commands/webhooks.js';
 import { createCliContext, EXIT_OK, EXIT_USAGE } from './context.js';
 
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerWebhookCommands(program, cli);
   registerEventCommands(program, cli);
   registerDeliveryCommands(program, cli);
+  registerTenantCommands(program, cli);
   return program;
 }
 

@@ -8,6 +8,7 @@ import { DEFAULT_DIRECT_FAN_OUT_LIMIT, eventsApi } from './events-api.js';
 import { recover, recoveryStatus, type RecoverJob, type RecoverOptions, type RecoveryStatus } from './recover.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../config/defaults.js';
 import { TENANT_ID_PATTERN } from './tenant.js';
+import { tenantsApi } from './tenants-api.js';
 import { webhooksApi } from './webhooks-api.js';
 
 export interface HeraldClientOptions {
@@ -45,6 +46,7 @@ export class HeraldClient {
   readonly webhooks: ReturnType<typeof webhooksApi>;
   readonly events: ReturnType<typeof eventsApi>;
   readonly deliveries: ReturnType<typeof deliveriesApi>;
+  readonly tenants: ReturnType<typeof tenantsApi>;
   readonly #ctx: ClientContext;
 
   constructor(options: HeraldClientOptions, scope?: string) {
@@ -66,6 +68,7 @@ export class HeraldClient {
     this.webhooks = webhooksApi(this.#ctx);
     this.events = eventsApi(this.#ctx);
     this.deliveries = deliveriesApi(this.#ctx);
+    this.tenants = tenantsApi(this.#ctx);
   }
 
   readonly #options: HeraldClientOptions;

@@ -1,29 +1,91 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { DEFAULT_RETRY_JITTER, DEFAULT_RETRY_SCHEDULE_SECONDS, validateRetrySchedule } from '../delivery/retry-schedule.js';
+import { DEFAULT_RETRY_JITTER, validateRetrySchedule } from '../delivery/retry-schedule.js';
 import { ValidationError } from '../errors.js';
 import { isProtectedHeaderName } from '../signing/build-request.js';
 import { generateSecret, parseSecret } from '../signing/standard-webhooks.js';
 import { EVENT_TYPE_FILTER_PATTERN, MAX_EVENT_TYPE_LENGTH } from '../store/event-type-filter.js';
-import type { NewWebhook, RegistryDeps, SignatureScheme, WebhookChanges } from '../store/webhooks.js';
+import { POLICY_FIELDS, type PolicySettings } from '../store/tenant-policies.js';
+import { INHERIT, type NewWebhook, type RegistryDeps, type SignatureScheme, type WebhookChanges } from '../store/webhooks.js';
 import { resolveTenant, TenantId } from './tenant.js';
 import { parseOrThrow } from './validation.js';
 
 /**
  * The rules a webhook must meet before the registry stores it: the input's shape (zod), the URL, custom
- * headers, the retry schedule and the secret. Every failure is a ValidationError naming the field, and
- * nothing is written until all of them pass.
+ * headers, the endpoint policy (retry schedule, timeout, rate limit, concurrency, breaker, disable-after;
+ * the same rules for a tenant's policy) and the secret. Every failure is a ValidationError naming the field,
+ * and nothing is written until all of them pass.
+ *
+ * A policy field left out inherits (tenant policy, then Herald's default); in an update, the string
+ * "inherit" stops setting it. `rateLimitPerSecond: null` is a setting: unlimited.
  */
 
 /** The registry's deps plus the client's URL policy (HERALD_HTTPS_ONLY), which applies before the store sees a URL. */
 export interface ValidatedRegistryDeps extends RegistryDeps, UrlPolicy {}
 
-const DEFAULT_TIMEOUT_MS = 15_000;
 export const MIN_TIMEOUT_MS = 1_000;
 export const MAX_TIMEOUT_MS = 300_000;
 const DEFAULT_ROTATION_GRACE_SECONDS = 24 * 60 * 60;
 export const MAX_ROTATION_GRACE_SECONDS = 7 * 24 * 60 * 60;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+export const MAX_RATE_LIMIT_PER_SECOND = 10_000;
+export const MAX_CONCURRENCY = 1_000;
+export const MAX_BREAKER_THRESHOLD = 1_000;
+export const MIN_DISABLE_AFTER_DAYS = 1;
+export const MAX_DISABLE_AFTER_DAYS = 90;
+
+const wholeNumber = (min: number, max: number, unit = '') =>
+  z
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(min, `must be from ${min} to ${max}${unit}`)
+    .max(max, `must be from ${min} to ${max}${unit}`);
+
+/** The endpoint policy fields, shape only (the retry schedule is checked further by validateRetrySchedule). */
+export const PolicyFields = {
+  retrySchedule: z.array(z.number({ error: 'must be a number of seconds' }), { error: 'must be an array of delays in seconds, one before each retry' }),
+  timeoutMs: wholeNumber(MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, ' ms'),
+  rateLimitPerSecond: wholeNumber(1, MAX_RATE_LIMIT_PER_SECOND, ' requests per second (null: unlimited)').nullable(),
+  maxConcurrency: wholeNumber(1, MAX_CONCURRENCY, ' requests in flight'),
+  breakerThreshold: wholeNumber(1, MAX_BREAKER_THRESHOLD, ' consecutive failed attempts'),
+  disableAfterDays: z
+    .number({ error: 'must be a number' })
+    .min(MIN_DISABLE_AFTER_DAYS, `must be from ${MIN_DISABLE_AFTER_DAYS} to ${MAX_DISABLE_AFTER_DAYS} days`)
+    .max(MAX_DISABLE_AFTER_DAYS, `must be from ${MIN_DISABLE_AFTER_DAYS} to ${MAX_DISABLE_AFTER_DAYS} days`),
+};
+
+/** What each policy field accepts, for errors where the value is not even of the right type. */
+export const POLICY_FIELD_RULES = {
+  retrySchedule: 'must be an array of whole seconds (1 s–7 d), one before each retry',
+  timeoutMs: `must be a whole number of ms from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS}`,
+  rateLimitPerSecond: `must be a whole number from 1 to ${MAX_RATE_LIMIT_PER_SECOND} (requests per second), or null for unlimited`,
+  maxConcurrency: `must be a whole number from 1 to ${MAX_CONCURRENCY} (requests in flight)`,
+  breakerThreshold: `must be a whole number from 1 to ${MAX_BREAKER_THRESHOLD} (consecutive failed attempts)`,
+  disableAfterDays: `must be a number of days from ${MIN_DISABLE_AFTER_DAYS} to ${MAX_DISABLE_AFTER_DAYS}`,
+} as const;
+
+const orInherit = <T extends z.ZodType>(schema: T, rule: string) => z.union([z.literal(INHERIT), schema], { error: `${rule}, or "inherit"` });
+
+/** Each policy field, optional, or "inherit". */
+const InheritablePolicy = {
+  retrySchedule: orInherit(PolicyFields.retrySchedule, POLICY_FIELD_RULES.retrySchedule).optional(),
+  timeoutMs: orInherit(PolicyFields.timeoutMs, POLICY_FIELD_RULES.timeoutMs).optional(),
+  rateLimitPerSecond: orInherit(PolicyFields.rateLimitPerSecond, POLICY_FIELD_RULES.rateLimitPerSecond).optional(),
+  maxConcurrency: orInherit(PolicyFields.maxConcurrency, POLICY_FIELD_RULES.maxConcurrency).optional(),
+  breakerThreshold: orInherit(PolicyFields.breakerThreshold, POLICY_FIELD_RULES.breakerThreshold).optional(),
+  disableAfterDays: orInherit(PolicyFields.disableAfterDays, POLICY_FIELD_RULES.disableAfterDays).optional(),
+};
+
+/** A tenant's policy as PUT replaces it: each field optional (left out = Herald's default). */
+export const TenantPolicyInput = z.strictObject({
+  retrySchedule: PolicyFields.retrySchedule.optional(),
+  timeoutMs: PolicyFields.timeoutMs.optional(),
+  rateLimitPerSecond: PolicyFields.rateLimitPerSecond.optional(),
+  maxConcurrency: PolicyFields.maxConcurrency.optional(),
+  breakerThreshold: PolicyFields.breakerThreshold.optional(),
+  disableAfterDays: PolicyFields.disableAfterDays.optional(),
+});
+export type TenantPolicyInput = z.input<typeof TenantPolicyInput>;
 
 const EventTypes = z
   .array(z.string().min(1, 'must not be empty').max(MAX_EVENT_TYPE_LENGTH).regex(EVENT_TYPE_FILTER_PATTERN, 'must be dot-separated names of [a-zA-Z0-9_-], a prefix.* wildcard, or *'))
@@ -36,8 +98,6 @@ const Mutable = {
   eventTypes: EventTypes,
   method: z.enum(['POST', 'PUT', 'PATCH']),
   headers: z.record(z.string(), z.string().max(4096)),
-  timeoutMs: z.number().int().min(MIN_TIMEOUT_MS).max(MAX_TIMEOUT_MS),
-  retrySchedule: z.array(z.number()),
   retryJitter: z.number().min(0).lt(1),
 };
 
@@ -51,8 +111,7 @@ export const CreateWebhookInput = z.strictObject({
   signatureScheme: z.enum(['standard', 'objectstack']).default('standard'),
   method: Mutable.method.default('POST'),
   headers: Mutable.headers.default({}),
-  timeoutMs: Mutable.timeoutMs.default(DEFAULT_TIMEOUT_MS),
-  retrySchedule: Mutable.retrySchedule.optional(),
+  ...InheritablePolicy,
   retryJitter: Mutable.retryJitter.default(DEFAULT_RETRY_JITTER),
 });
 export type CreateWebhookInput = z.input<typeof CreateWebhookInput>;
@@ -63,8 +122,7 @@ export const UpdateWebhookInput = z.strictObject({
   eventTypes: Mutable.eventTypes.optional(),
   method: Mutable.method.optional(),
   headers: Mutable.headers.optional(),
-  timeoutMs: Mutable.timeoutMs.optional(),
-  retrySchedule: Mutable.retrySchedule.optional(),
+  ...InheritablePolicy,
   retryJitter: Mutable.retryJitter.optional(),
 });
 export type UpdateWebhookInput = z.input<typeof UpdateWebhookInput>;
@@ -100,7 +158,7 @@ function validateHeaders(headers: Record<string, string>): void {
   }
 }
 
-function validateSchedule(schedule: number[]): void {
+function validateSchedule(schedule: readonly number[]): void {
   try {
     validateRetrySchedule(schedule);
   } catch (err) {
@@ -131,8 +189,12 @@ export function parseNewWebhook(input: CreateWebhookInput, caller: UrlPolicy & {
   const tenantId = resolveTenant(caller.scope, data.tenantId);
   const url = validateWebhookUrl(data.url, caller);
   validateHeaders(data.headers);
-  const retrySchedule = data.retrySchedule ?? [...DEFAULT_RETRY_SCHEDULE_SECONDS];
-  validateSchedule(retrySchedule);
+  const policy: PolicySettings = {};
+  for (const field of POLICY_FIELDS) {
+    const value = data[field];
+    if (value !== undefined && value !== INHERIT) (policy as Record<string, unknown>)[field] = value;
+  }
+  if (policy.retrySchedule !== undefined) validateSchedule(policy.retrySchedule);
   const secret = data.secret ?? newSecret(data.signatureScheme);
   checkSecret(data.signatureScheme, secret);
   return {
@@ -145,9 +207,8 @@ export function parseNewWebhook(input: CreateWebhookInput, caller: UrlPolicy & {
     signatureScheme: data.signatureScheme,
     method: data.method,
     headers: data.headers,
-    timeoutMs: data.timeoutMs,
-    retrySchedule,
     retryJitter: data.retryJitter,
+    policy,
   };
 }
 
@@ -156,8 +217,17 @@ export function parseWebhookPatch(patch: UpdateWebhookInput, policy: UrlPolicy):
   const data = parseOrThrow(UpdateWebhookInput, patch);
   if (data.url !== undefined) data.url = validateWebhookUrl(data.url, policy);
   if (data.headers !== undefined) validateHeaders(data.headers);
-  if (data.retrySchedule !== undefined) validateSchedule(data.retrySchedule);
+  if (data.retrySchedule !== undefined && data.retrySchedule !== INHERIT) validateSchedule(data.retrySchedule);
   return data;
+}
+
+/** A tenant policy as PUT stores it: every field checked by the webhook's rules; left out = not set. */
+export function parseTenantPolicy(input: TenantPolicyInput): PolicySettings {
+  const data = parseOrThrow(TenantPolicyInput, input ?? {});
+  if (data.retrySchedule !== undefined) validateSchedule(data.retrySchedule);
+  const policy: PolicySettings = {};
+  for (const field of POLICY_FIELDS) if (data[field] !== undefined) (policy as Record<string, unknown>)[field] = data[field];
+  return policy;
 }
 
 /** The grace period of a rotation, checked; the new secret is checked against the webhook's scheme later. */

@@ -15,6 +15,7 @@ import { registerDeliveryRoutes } from './routes/deliveries.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerOperationRoutes } from './routes/operations.js';
 import { registerRecoveryRoutes } from './routes/recoveries.js';
+import { registerTenantRoutes } from './routes/tenants.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 
 /** Largest request body accepted (413 above it), unless the payload limit needs more. */
@@ -91,6 +92,7 @@ export function createApp(deps: AppDeps): HeraldApp {
   registerRecoveryRoutes(app);
   registerEventRoutes(app);
   registerDeliveryRoutes(app);
+  registerTenantRoutes(app);
   registerOperationRoutes(app, { health: deps.health, metrics: deps.metrics });
   const openApiDocument = registerDocsRoutes(app, { version: deps.config.version ?? heraldVersion() });
 

@@ -13,6 +13,8 @@ const DESCRIPTION = [
   '',
   'Authentication: `Authorization: Bearer <token>` on every `/v1` route. An admin token acts for every tenant (and may name one with `tenantId`); a tenant token acts only for its tenant.',
   '',
+  'Endpoint policy: a webhook\'s `retrySchedule` (seconds before each retry; the first attempt is immediate), `timeoutMs`, `rateLimitPerSecond` (null = unlimited), `maxConcurrency`, `breakerThreshold` and `disableAfterDays` are each inherited when the webhook does not set them: webhook → its tenant\'s policy (`/v1/tenants/{id}/policy`) → Herald\'s default. Reads show the effective values and list the inherited fields in `inherited`; `"inherit"` in an update stops setting a field.',
+  '',
   'Conventions: JSON bodies, camelCase fields, ISO 8601 times. Errors are `{"error":{"code","message","field"}}`. Lists page with `limit` and `cursor` (`nextCursor` is null on the last page). Every POST honours `Idempotency-Key` for 24 h. Request bodies are limited to 1 MiB and event payloads to the configured `maxPayloadBytes` (413).',
   '',
   'Operational events: Herald publishes its own events into each tenant\'s stream, signed and retried like any event, to the webhooks whose `eventTypes` name them (`herald.*`, `herald.webhook.*` or an exact type; a catch-all `*` does not match them). The `herald.` prefix is reserved: publishing such a type is a 400. `herald.webhook.failing` (the breaker opened) has `data` `{webhookId, url, consecutiveFailures, nextProbeAt, occurredAt}`; `herald.webhook.recovered` (it closed again) `{webhookId, url, failedForMs, occurredAt}`; `herald.webhook.disabled` `{webhookId, url, reason, occurredAt}`; `herald.delivery.dead` `{deliveryId, runId, webhookId, eventId, eventType, attempts, responseCode, error, occurredAt}`. Each occurrence has one event id (`webhook-id`), so a receiver sees it once. No loops: an operational event never goes to the webhook it is about, and the death of a delivery of a `herald.*` event publishes nothing.',
@@ -22,6 +24,7 @@ const TAGS = [
   { name: 'webhooks', description: 'Endpoints that receive events: create, change, rotate secrets, enable/disable, recover.' },
   { name: 'events', description: 'Publishing events: each is fanned out to every matching webhook.' },
   { name: 'deliveries', description: 'One delivery per (event, webhook): state, attempt log, redeliver, cancel.' },
+  { name: 'tenants', description: "A tenant's endpoint policy: the retry schedule, timeout, rate limit, concurrency, breaker threshold and disable-after its webhooks inherit." },
   { name: 'operations', description: 'Health, metrics and this documentation (no token needed).' },
 ];
 

@@ -1,8 +1,9 @@
 import type { z } from '@hono/zod-openapi';
 import type { StoredEvent } from '../store/events.js';
 import type { Delivery as StoredDelivery, DeliveryAttempt } from '../store/deliveries.js';
+import type { TenantPolicy as StoredTenantPolicy } from '../store/tenant-policies.js';
 import type { Webhook as StoredWebhook } from '../store/webhooks.js';
-import type { Attempt, Delivery, DeliveryDetail, JsonValue, StoredEvent as EventJson, Webhook } from './schemas.js';
+import type { Attempt, Delivery, DeliveryDetail, JsonValue, StoredEvent as EventJson, TenantPolicy, Webhook } from './schemas.js';
 
 /**
  * Store objects → wire JSON: the store keeps epoch milliseconds, the API speaks ISO 8601; everything else
@@ -31,10 +32,19 @@ export function webhookJson(w: StoredWebhook): z.infer<typeof Webhook> {
     headerNames: w.headerNames,
     timeoutMs: w.timeoutMs,
     retrySchedule: w.retrySchedule,
+    rateLimitPerSecond: w.rateLimitPerSecond,
+    maxConcurrency: w.maxConcurrency,
+    breakerThreshold: w.breakerThreshold,
+    disableAfterDays: w.disableAfterDays,
     retryJitter: w.retryJitter,
+    inherited: w.inherited,
     createdAt: iso(w.createdAt),
     updatedAt: iso(w.updatedAt),
   };
+}
+
+export function tenantPolicyJson(p: StoredTenantPolicy): z.infer<typeof TenantPolicy> {
+  return { tenantId: p.tenantId, settings: p.settings, effective: p.effective, updatedAt: isoOrNull(p.updatedAt) };
 }
 
 export function deliveryJson(d: StoredDelivery): z.infer<typeof Delivery> {

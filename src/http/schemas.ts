@@ -1,8 +1,19 @@
 import { z } from '@hono/zod-openapi';
-import { MAX_RETRY_SCHEDULE_LENGTH } from '../delivery/retry-schedule.js';
+import { MAX_RETRY_DELAY_SECONDS, MAX_RETRY_SCHEDULE_LENGTH, MIN_RETRY_DELAY_SECONDS } from '../delivery/retry-schedule.js';
 import { TenantId as ClientTenantId } from '../client/tenant.js';
 import { EventId as ClientEventId, EventType as ClientEventType } from '../client/validation.js';
-import { MAX_ROTATION_GRACE_SECONDS, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS } from '../client/webhook-validation.js';
+import {
+  MAX_BREAKER_THRESHOLD,
+  MAX_CONCURRENCY,
+  MAX_DISABLE_AFTER_DAYS,
+  MAX_RATE_LIMIT_PER_SECOND,
+  MAX_ROTATION_GRACE_SECONDS,
+  MAX_TIMEOUT_MS,
+  MIN_DISABLE_AFTER_DAYS,
+  MIN_TIMEOUT_MS,
+  POLICY_FIELD_RULES,
+} from '../client/webhook-validation.js';
+import { HERALD_DEFAULT_POLICY, POLICY_FIELDS } from '../store/tenant-policies.js';
 import { MAX_LIST_LIMIT } from '../store/deliveries.js';
 import { EVENT_TYPE_FILTER_PATTERN, MAX_EVENT_TYPE_LENGTH } from '../store/event-type-filter.js';
 import { ATTEMPT_OUTCOMES, DELIVERY_STATUSES, EVENT_STATUSES, SIGNATURE_SCHEMES } from '../store/schema.js';
@@ -84,12 +95,62 @@ const Description = z.string().max(1000).nullable();
 const Headers = z.record(z.string(), z.string().max(4096)).openapi({ description: 'Custom request headers (stored sealed; reads return only their names). Signature and id headers cannot be overridden.' });
 const SignatureScheme = z.enum(SIGNATURE_SCHEMES).openapi({ description: '`standard` (Standard Webhooks v1, default) or `objectstack` (X-Objectstack-Signature).' });
 const Method = z.enum(['POST', 'PUT', 'PATCH']);
-const TimeoutMs = z.number().int().min(MIN_TIMEOUT_MS).max(MAX_TIMEOUT_MS).openapi({ description: 'Per-attempt HTTP timeout in milliseconds.' });
+const D = HERALD_DEFAULT_POLICY;
+const whole = (min: number, max: number, unit = '') =>
+  z
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(min, `must be from ${min} to ${max}${unit}`)
+    .max(max, `must be from ${min} to ${max}${unit}`);
+const TimeoutMs = whole(MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, ' ms').openapi({ description: `Per-attempt HTTP timeout in milliseconds (Herald's default ${D.timeoutMs}).` });
+// The length and each delay's range are checked by the client (src/delivery/retry-schedule.ts), whose errors
+// name the position and explain a leading 0; here they are only documented.
 const RetrySchedule = z
-  .array(z.number().nonnegative())
-  .min(1)
-  .max(MAX_RETRY_SCHEDULE_LENGTH)
-  .openapi({ description: 'Delays in seconds before each attempt: `[0, 5, 300]` = now, then 5 s and 5 min after failures (3 attempts).', example: [0, 5, 300, 1800, 7200] });
+  .array(z.number({ error: 'must be a number of seconds' }))
+  .openapi({
+    maxItems: MAX_RETRY_SCHEDULE_LENGTH,
+    description:
+      `Delays in whole seconds (${MIN_RETRY_DELAY_SECONDS}–${MAX_RETRY_DELAY_SECONDS}, i.e. 1 s–7 d) before each RETRY; the first attempt is always immediate. ` +
+      '`[5, 300, 1800]` = 4 attempts: now, then 5 s, 5 min and 30 min after failures; `[]` = a single attempt; at most ' +
+      `${MAX_RETRY_SCHEDULE_LENGTH} delays (${MAX_RETRY_SCHEDULE_LENGTH + 1} attempts). Herald's default is Standard Webhooks' 10 attempts, \`${JSON.stringify(D.retrySchedule)}\`. ` +
+      'Earlier versions took the (ignored) delay before attempt 1 as the first element; a leading 0 is now refused, and webhooks stored in that shape were converted by dropping it.',
+    example: [5, 300, 1800, 7200],
+  });
+const RateLimitPerSecond = whole(1, MAX_RATE_LIMIT_PER_SECOND, ' (null: unlimited)')
+  .nullable()
+  .openapi({ description: 'Requests per second to this endpoint across all workers; `null` = unlimited (Herald\'s default).', example: 50 });
+const MaxConcurrency = whole(1, MAX_CONCURRENCY).openapi({ description: `Requests in flight to this endpoint across all workers (Herald's default ${D.maxConcurrency}).`, example: D.maxConcurrency });
+const BreakerThreshold = whole(1, MAX_BREAKER_THRESHOLD).openapi({
+  description: `Consecutive failed attempts across the endpoint's deliveries that open its circuit breaker (Herald's default ${D.breakerThreshold}).`,
+  example: D.breakerThreshold,
+});
+const DisableAfterDays = z
+  .number({ error: 'must be a number' })
+  .min(MIN_DISABLE_AFTER_DAYS, `must be from ${MIN_DISABLE_AFTER_DAYS} to ${MAX_DISABLE_AFTER_DAYS} days`)
+  .max(MAX_DISABLE_AFTER_DAYS, `must be from ${MIN_DISABLE_AFTER_DAYS} to ${MAX_DISABLE_AFTER_DAYS} days`)
+  .openapi({ description: `An endpoint failing without a single success for this many days is disabled (Herald's default ${D.disableAfterDays}).`, example: D.disableAfterDays });
+
+const INHERIT_NOTE = 'Left out: inherited from the tenant policy, then Herald\'s default. `"inherit"` (in an update) stops setting it.';
+/** A policy field of a webhook write: its value, or "inherit". */
+const inheritable = <T extends z.ZodType>(schema: T, rule: string) =>
+  z.union([schema, z.literal('inherit')], { error: `${rule}, or "inherit"` }).optional().openapi({ description: INHERIT_NOTE });
+const InheritablePolicy = {
+  retrySchedule: inheritable(RetrySchedule, POLICY_FIELD_RULES.retrySchedule),
+  timeoutMs: inheritable(TimeoutMs, POLICY_FIELD_RULES.timeoutMs),
+  rateLimitPerSecond: inheritable(RateLimitPerSecond, POLICY_FIELD_RULES.rateLimitPerSecond),
+  maxConcurrency: inheritable(MaxConcurrency, POLICY_FIELD_RULES.maxConcurrency),
+  breakerThreshold: inheritable(BreakerThreshold, POLICY_FIELD_RULES.breakerThreshold),
+  disableAfterDays: inheritable(DisableAfterDays, POLICY_FIELD_RULES.disableAfterDays),
+};
+const PolicyField = z.enum(POLICY_FIELDS);
+const EffectivePolicy = {
+  retrySchedule: z.array(z.number()).openapi({ description: 'Effective: seconds before each retry (attempts = length + 1).' }),
+  timeoutMs: z.number().int().openapi({ description: 'Effective per-attempt timeout (ms).' }),
+  rateLimitPerSecond: z.number().int().nullable().openapi({ description: 'Effective rate limit; null = unlimited.' }),
+  maxConcurrency: z.number().int(),
+  breakerThreshold: z.number().int(),
+  disableAfterDays: z.number(),
+};
 const RetryJitter = z.number().min(0).lt(1).openapi({ description: 'Each delay is scaled by a random factor in [1 - jitter, 1 + jitter).', example: 0.2 });
 
 export const CreateWebhookBody = z
@@ -101,8 +162,7 @@ export const CreateWebhookBody = z
     secret: z.string().optional().openapi({ description: 'Bring your own signing secret (`whsec_…` for `standard`); generated when absent.' }),
     signatureScheme: SignatureScheme.optional(),
     method: Method.optional(),
-    timeoutMs: TimeoutMs.optional(),
-    retrySchedule: RetrySchedule.optional(),
+    ...InheritablePolicy,
     retryJitter: RetryJitter.optional(),
     tenantId: TenantId.optional().openapi({ description: 'Admin tokens only (default `default`); a tenant token always creates in its own tenant.' }),
   })
@@ -115,8 +175,7 @@ export const UpdateWebhookBody = z
     description: Description.optional(),
     headers: Headers.optional(),
     method: Method.optional(),
-    timeoutMs: TimeoutMs.optional(),
-    retrySchedule: RetrySchedule.optional(),
+    ...InheritablePolicy,
     retryJitter: RetryJitter.optional(),
   })
   .openapi('UpdateWebhook');
@@ -156,9 +215,12 @@ export const Webhook = z
     signatureScheme: SignatureScheme,
     method: z.string(),
     headerNames: z.array(z.string()).openapi({ description: 'Names of the custom headers (values are never returned).' }),
-    timeoutMs: z.number().int(),
-    retrySchedule: z.array(z.number()),
+    ...EffectivePolicy,
     retryJitter: z.number(),
+    inherited: z.array(PolicyField).openapi({
+      description: 'The policy fields this webhook does not set: their values above come from its tenant\'s policy or Herald\'s defaults.',
+      example: ['retrySchedule', 'rateLimitPerSecond'],
+    }),
     createdAt: Time,
     updatedAt: Time,
   })
@@ -329,3 +391,34 @@ const Check = z.object({ ok: z.boolean(), error: z.string().optional() });
 export const Health = z
   .object({ status: z.enum(['ok', 'degraded']), checks: z.object({ temporal: Check, database: Check }) })
   .openapi('Health');
+
+// ── tenant policy ──────────────────────────────────────────────────────────────────────────────────────
+
+export const TenantParam = z.object({
+  id: TenantId.openapi({ param: { name: 'id', in: 'path' }, example: 'acme' }),
+});
+
+const PolicySettingsShape = {
+  retrySchedule: RetrySchedule.optional(),
+  timeoutMs: TimeoutMs.optional(),
+  rateLimitPerSecond: RateLimitPerSecond.optional(),
+  maxConcurrency: MaxConcurrency.optional(),
+  breakerThreshold: BreakerThreshold.optional(),
+  disableAfterDays: DisableAfterDays.optional(),
+};
+
+export const PutTenantPolicyBody = z
+  .strictObject(PolicySettingsShape)
+  .openapi('PutTenantPolicy', {
+    description: 'The whole policy: fields left out are unset (Herald\'s defaults apply). `{}` clears it.',
+    example: { retrySchedule: [10, 60, 600], rateLimitPerSecond: 100 },
+  });
+
+export const TenantPolicy = z
+  .object({
+    tenantId: z.string(),
+    settings: z.object(PolicySettingsShape).openapi({ description: 'What the tenant sets; fields not listed are Herald\'s defaults.' }),
+    effective: z.object(EffectivePolicy).openapi({ description: 'What the tenant\'s webhooks inherit where they set nothing: the settings over Herald\'s defaults.' }),
+    updatedAt: NullableTime.openapi({ description: 'null while the tenant has never set a policy.' }),
+  })
+  .openapi('TenantPolicy');

@@ -21,6 +21,7 @@ import { HeraldClient } from '../client/herald-client.js';
 import { heraldVersion } from '../embedded/project-root.js';
 import type { SecretBox } from '../store/secret-box.js';
 import { HERALD_OBJECTS } from '../store/schema.js';
+import { convertLegacyWebhooks } from '../store/webhooks.js';
 import { createWorker } from '../worker/create-worker.js';
 
 /** Herald's task queue when the app names none (HERALD_TASK_QUEUE's default). */
@@ -89,6 +90,7 @@ export async function attachHerald(ql: ObjectQLApp, options: AttachHeraldOptions
   const objectNames = options.objectNames ?? DEFAULT_OBJECT_NAMES;
   const engine = new ObjectQLEngine(ql, { objectNames });
   await engine.migrate();
+  await convertLegacyWebhooks(engine);
   const herald = new HeraldClient({ temporal: options.temporal, store: engine, box: options.box, taskQueue, searchAttributes: options.searchAttributes });
   const publisherLogger = {
     warn: (message: string, meta?: Record<string, unknown>) => logger.warn(meta ?? {}, message),

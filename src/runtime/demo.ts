@@ -38,7 +38,7 @@ export async function startDemo(): Promise<Demo> {
     url,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
     async afterReady({ herald, say }) {
-      const { webhook } = await herald.webhooks.create({ url, eventTypes: ['order.*'], description: 'herald start --demo: local echo receiver', retrySchedule: [0, 3, 10, 60] });
+      const { webhook } = await herald.webhooks.create({ url, eventTypes: ['order.*'], description: 'herald start --demo: local echo receiver', retrySchedule: [3, 10, 60] });
       say(`Demo:         receiver ${url}, webhook ${webhook.id}`);
       for (const event of SAMPLE_EVENTS) {
         const published = await herald.events.publish(event);

@@ -24,6 +24,7 @@ import type { DataEngine } from '../store/data-engine.js';
 import { openEngine } from '../store/open-engine.js';
 import { createSecretBox } from '../store/secret-box.js';
 import { backfillSubscriptions } from '../store/subscriptions.js';
+import { convertLegacyWebhooks } from '../store/webhooks.js';
 import { createWorker } from '../worker/create-worker.js';
 import { ensureRefanSchedule } from '../worker/refan-schedule.js';
 import { ensureRetentionSchedule } from '../worker/retention-schedule.js';
@@ -71,6 +72,7 @@ async function startRoles(options: RunOptions, config: Config, logger: Logger, r
 
   const store = await openEngine(config.databaseUrl);
   running.store = store;
+  await convertLegacyWebhooks(store);
   const metrics = new HeraldMetrics({ store });
   running.temporal = await connectTemporal(config, logger, { embedded: options.role === 'start' });
   const { connection, nativeConnection } = running.temporal;

@@ -73,12 +73,25 @@ export const heraldWebhooks = {
     { name: 'header_names_json', type: 'json-text', default: '[]' }, // readable: which custom headers are set
     { name: 'headers_sealed', type: 'text', nullable: true }, // sealed JSON object of custom headers
     { name: 'secrets_sealed', type: 'text' }, // sealed JSON array of { secret, expiresAt: number | null }
+    // Format 1 only (see settings_format): the webhook's timeout. Format 2 rows leave it at its default and
+    // keep their own timeout in attempt_timeout_ms, because a NOT NULL column cannot say "inherit".
     { name: 'timeout_ms', type: 'integer', default: 15_000 },
-    { name: 'retry_schedule_json', type: 'json-text', nullable: true }, // JSON array of seconds
+    // JSON array of seconds; NULL = inherit (tenant policy, then Herald's default). Format 1: the delay before
+    // each attempt (the first ignored); format 2: the delay before each retry.
+    { name: 'retry_schedule_json', type: 'json-text', nullable: true },
     { name: 'retry_jitter', type: 'real', default: 0.2 },
     { name: 'deleted_at', type: 'bigint-ms', nullable: true },
     { name: 'created_at', type: 'bigint-ms' },
     { name: 'updated_at', type: 'bigint-ms' },
+    // The endpoint policy the webhook sets itself; NULL = inherit from the tenant policy, then Herald's default.
+    { name: 'attempt_timeout_ms', type: 'integer', nullable: true },
+    { name: 'rate_limit_per_second', type: 'integer', nullable: true }, // 0 = unlimited (set explicitly)
+    { name: 'max_concurrency', type: 'integer', nullable: true },
+    { name: 'breaker_threshold', type: 'integer', nullable: true },
+    { name: 'disable_after_days', type: 'real', nullable: true },
+    // 1: written before endpoint policy (the column's default, so rows of older processes read as 1); 2: now.
+    // src/store/webhooks.ts converts 1 → 2 once (and reads a 1 correctly until then).
+    { name: 'settings_format', type: 'integer', default: 1 },
   ],
   indexes: [['tenant_id'], ['active']],
 } as const satisfies ObjectDefinition;
@@ -247,6 +260,27 @@ export const heraldEndpointState = {
 } as const satisfies ObjectDefinition;
 
 /**
+ * A tenant's endpoint policy: the defaults its webhooks inherit for the fields they do not set. One row per
+ * tenant (the id is the tenant id); NULL = not set (Herald's default applies). Written by `PUT
+ * /v1/tenants/{id}/policy` (src/store/tenant-policies.ts).
+ */
+export const heraldTenantPolicies = {
+  name: 'herald_tenant_policies',
+  primaryKey: 'id',
+  columns: [
+    { name: 'id', type: 'text' }, // the tenant id
+    { name: 'retry_schedule_json', type: 'json-text', nullable: true }, // JSON array: seconds before each retry
+    { name: 'timeout_ms', type: 'integer', nullable: true },
+    { name: 'rate_limit_per_second', type: 'integer', nullable: true }, // 0 = unlimited (set explicitly)
+    { name: 'max_concurrency', type: 'integer', nullable: true },
+    { name: 'breaker_threshold', type: 'integer', nullable: true },
+    { name: 'disable_after_days', type: 'real', nullable: true },
+    { name: 'created_at', type: 'bigint-ms' },
+    { name: 'updated_at', type: 'bigint-ms' },
+  ],
+} as const satisfies ObjectDefinition;
+
+/**
  * The endpoint gate's concurrency slots: a permit is a slot row whose holder it is, until `expires_at` (then
  * any worker may reclaim it: a crashed worker's slot). Rows are created on demand, one per concurrent request.
  */
@@ -267,7 +301,7 @@ export const heraldEndpointSlots = {
 } as const satisfies ObjectDefinition;
 
 /** Every object Herald's engines create by default. */
-export const HERALD_OBJECTS: readonly ObjectDefinition[] = [heraldWebhooks, heraldWebhookSubscriptions, heraldDeliveries, heraldDeliveryAttempts, heraldEvents, heraldIdempotencyKeys, heraldEndpointState, heraldEndpointSlots];
+export const HERALD_OBJECTS: readonly ObjectDefinition[] = [heraldWebhooks, heraldWebhookSubscriptions, heraldDeliveries, heraldDeliveryAttempts, heraldEvents, heraldIdempotencyKeys, heraldEndpointState, heraldEndpointSlots, heraldTenantPolicies];
 
 type ColumnValue<C extends ColumnDefinition> =
   | (C['type'] extends 'boolean'
@@ -309,3 +343,4 @@ export type IdempotencyKeyRow = RowOf<typeof heraldIdempotencyKeys>;
 export type WebhookSubscriptionRow = RowOf<typeof heraldWebhookSubscriptions>;
 export type EndpointStateRow = RowOf<typeof heraldEndpointState>;
 export type EndpointSlotRow = RowOf<typeof heraldEndpointSlots>;
+export type TenantPolicyRow = RowOf<typeof heraldTenantPolicies>;

@@ -1,23 +1,43 @@
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../delivery/retry-schedule.js';
+import { fromLegacyRetrySchedule } from '../delivery/retry-schedule.js';
 import { WebhookNotFoundError } from '../errors.js';
 import { newestFirstPage } from './cursor.js';
 import type { DataEngine } from './data-engine.js';
 import { indexSubscriptions, removeSubscriptions } from './subscriptions.js';
 import { heraldWebhooks, type WebhookRow } from './schema.js';
 import type { SecretBox } from './secret-box.js';
+import {
+  cachedTenantSettings,
+  columnValue,
+  HERALD_DEFAULT_POLICY,
+  POLICY_FIELDS,
+  resolvePolicy,
+  settingsFromColumns,
+  type EndpointPolicy,
+  type PolicyField,
+  type PolicySettings,
+} from './tenant-policies.js';
 
 /**
  * The webhook registry: it stores what the client has validated (src/client/webhook-validation.ts) and
  * checks nothing but existence. Secrets and custom headers are sealed at rest (AES-256-GCM): reads return
  * neither, and only the send activity opens them (`findWebhookForSending`). Every read and write can be
  * scoped to a tenant.
+ *
+ * Endpoint policy (retry schedule, timeout, rate limit, concurrency, breaker threshold, disable-after): a
+ * webhook stores only the fields it sets; every read returns the EFFECTIVE value of each (webhook → tenant
+ * policy → Herald's default, src/store/tenant-policies.ts) and lists the inherited ones, so the sending and
+ * starting paths read `webhook.retrySchedule` etc. and never resolve anything themselves.
  */
 const WEBHOOKS = heraldWebhooks.name;
 
 export type SignatureScheme = 'standard' | 'objectstack';
 
-export interface Webhook {
+/** A policy field's setting in a change: a value, or 'inherit' to stop setting it. */
+export const INHERIT = 'inherit';
+export type PolicyChange<K extends PolicyField> = EndpointPolicy[K] | typeof INHERIT;
+
+export interface Webhook extends EndpointPolicy {
   id: string;
   tenantId: string;
   url: string;
@@ -30,9 +50,9 @@ export interface Webhook {
   method: string;
   /** Custom header names only; values are credentials as often as not. */
   headerNames: string[];
-  timeoutMs: number;
-  retrySchedule: number[];
   retryJitter: number;
+  /** The policy fields this webhook does not set: their values above come from its tenant or Herald's defaults. */
+  inherited: PolicyField[];
   createdAt: number;
   updatedAt: number;
 }
@@ -68,13 +88,15 @@ export interface NewWebhook {
   signatureScheme: SignatureScheme;
   method: string;
   headers: Record<string, string>;
-  timeoutMs: number;
-  retrySchedule: number[];
   retryJitter: number;
+  /** The policy the webhook sets itself; absent fields are inherited. */
+  policy: PolicySettings;
 }
 
-/** Validated changes to a stored webhook; absent fields stay as they are. */
-export type WebhookChanges = Partial<Pick<NewWebhook, 'url' | 'description' | 'eventTypes' | 'method' | 'headers' | 'timeoutMs' | 'retrySchedule' | 'retryJitter'>>;
+/** Validated changes to a stored webhook; absent fields stay as they are, 'inherit' unsets a policy field. */
+export type WebhookChanges = Partial<Pick<NewWebhook, 'url' | 'description' | 'eventTypes' | 'method' | 'headers' | 'retryJitter'>> & {
+  [K in PolicyField]?: PolicyChange<K>;
+};
 
 export const MAX_WEBHOOK_LIST_LIMIT = 500;
 
@@ -94,8 +116,54 @@ function openHeaders(box: SecretBox, row: WebhookRow): Record<string, string> {
   return row.headers_sealed ? (JSON.parse(box.open(row.headers_sealed, `${row.id}:headers`)) as Record<string, string>) : {};
 }
 
+/** The webhook table's policy column of each field (its timeout column is attempt_timeout_ms, see schema.ts). */
+const WEBHOOK_POLICY_COLUMN: Record<PolicyField, keyof WebhookRow> = {
+  retrySchedule: 'retry_schedule_json',
+  timeoutMs: 'attempt_timeout_ms',
+  rateLimitPerSecond: 'rate_limit_per_second',
+  maxConcurrency: 'max_concurrency',
+  breakerThreshold: 'breaker_threshold',
+  disableAfterDays: 'disable_after_days',
+};
+
+/** The current row format (schema.ts, `settings_format`). */
+export const WEBHOOK_SETTINGS_FORMAT = 2;
+
+/**
+ * The changes that bring a row written before endpoint policy (format 1) to format 2: its retry schedule
+ * loses the old leading "delay before attempt 1", and its timeout moves to attempt_timeout_ms. Old rows keep
+ * their values as their own (they were stored explicitly), so nothing they do changes. undefined: current.
+ */
+function formatUpgrade(row: WebhookRow): Partial<WebhookRow> | undefined {
+  if (row.settings_format >= WEBHOOK_SETTINGS_FORMAT) return undefined;
+  return {
+    retry_schedule_json: row.retry_schedule_json === null ? null : JSON.stringify(fromLegacyRetrySchedule(JSON.parse(row.retry_schedule_json) as number[])),
+    attempt_timeout_ms: row.timeout_ms,
+    settings_format: WEBHOOK_SETTINGS_FORMAT,
+  };
+}
+
+/** The row as format 2, whatever it was stored as (a row an older process wrote reads correctly before its conversion). */
+function currentRow(row: WebhookRow): WebhookRow {
+  const upgrade = formatUpgrade(row);
+  return upgrade ? { ...row, ...upgrade } : row;
+}
+
+function ownPolicy(row: WebhookRow): PolicySettings {
+  return settingsFromColumns({
+    retry_schedule_json: row.retry_schedule_json,
+    timeout_ms: row.attempt_timeout_ms,
+    rate_limit_per_second: row.rate_limit_per_second,
+    max_concurrency: row.max_concurrency,
+    breaker_threshold: row.breaker_threshold,
+    disable_after_days: row.disable_after_days,
+  });
+}
+
 /** Header names are kept readable beside the sealed values, so reads can list them without the key. */
-function toWebhook(row: WebhookRow, headerNames: string[]): Webhook {
+function toWebhook(stored: WebhookRow, tenantPolicy: PolicySettings): Webhook {
+  const row = currentRow(stored);
+  const { policy, inherited } = resolvePolicy(ownPolicy(row), tenantPolicy);
   return {
     id: row.id,
     tenantId: row.tenant_id,
@@ -107,10 +175,10 @@ function toWebhook(row: WebhookRow, headerNames: string[]): Webhook {
     disabledAt: row.disabled_at,
     signatureScheme: row.signature_scheme,
     method: row.method,
-    headerNames,
-    timeoutMs: row.timeout_ms,
-    retrySchedule: row.retry_schedule_json ? (JSON.parse(row.retry_schedule_json) as number[]) : [...DEFAULT_RETRY_SCHEDULE_SECONDS],
+    headerNames: row.header_names_json ? (JSON.parse(row.header_names_json) as string[]) : [],
     retryJitter: row.retry_jitter,
+    ...policy,
+    inherited,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -121,8 +189,28 @@ function liveWebhook(id: string, tenantId: string | undefined, extra: Record<str
   return { id, deleted_at: null, ...extra, ...(tenantId !== undefined ? { tenant_id: tenantId } : {}) };
 }
 
-function rowToWebhook(row: WebhookRow): Webhook {
-  return toWebhook(row, row.header_names_json ? (JSON.parse(row.header_names_json) as string[]) : []);
+/** Rows → webhooks with effective policy: one (cached) tenant policy read per distinct tenant. */
+async function rowsToWebhooks(engine: DataEngine, rows: readonly WebhookRow[]): Promise<Webhook[]> {
+  const tenants = new Map<string, Promise<PolicySettings>>();
+  for (const row of rows) if (!tenants.has(row.tenant_id)) tenants.set(row.tenant_id, cachedTenantSettings(engine, row.tenant_id));
+  const settings = new Map<string, PolicySettings>();
+  for (const [tenantId, read] of tenants) settings.set(tenantId, await read);
+  return rows.map((row) => toWebhook(row, settings.get(row.tenant_id)!));
+}
+
+async function rowToWebhook(engine: DataEngine, row: WebhookRow): Promise<Webhook> {
+  return toWebhook(row, await cachedTenantSettings(engine, row.tenant_id));
+}
+
+/** The columns of policy settings, as a write sets them (only the fields given). */
+function policyColumns(changes: { [K in PolicyField]?: PolicyChange<K> }): Partial<WebhookRow> {
+  const out: Record<string, unknown> = {};
+  for (const field of POLICY_FIELDS) {
+    const value = changes[field];
+    if (value === undefined) continue;
+    out[WEBHOOK_POLICY_COLUMN[field]] = value === INHERIT ? null : columnValue(field, value);
+  }
+  return out as Partial<WebhookRow>;
 }
 
 export async function createWebhook(deps: RegistryDeps, webhook: NewWebhook): Promise<Webhook> {
@@ -142,15 +230,22 @@ export async function createWebhook(deps: RegistryDeps, webhook: NewWebhook): Pr
     header_names_json: JSON.stringify(Object.keys(webhook.headers)),
     headers_sealed: sealHeaders(deps.box, id, webhook.headers),
     secrets_sealed: sealSecrets(deps.box, id, [{ secret: webhook.secret, expiresAt: null }]),
-    timeout_ms: webhook.timeoutMs,
-    retry_schedule_json: JSON.stringify(webhook.retrySchedule),
+    timeout_ms: HERALD_DEFAULT_POLICY.timeoutMs, // format 1's column, unused in format 2
+    retry_schedule_json: null,
+    attempt_timeout_ms: null,
+    rate_limit_per_second: null,
+    max_concurrency: null,
+    breaker_threshold: null,
+    disable_after_days: null,
+    ...policyColumns(webhook.policy),
+    settings_format: WEBHOOK_SETTINGS_FORMAT,
     retry_jitter: webhook.retryJitter,
     deleted_at: null,
     created_at: now,
     updated_at: now,
   };
   await deps.engine.insert(WEBHOOKS, row);
-  const created = rowToWebhook(row);
+  const created = await rowToWebhook(deps.engine, row);
   await indexSubscriptions(deps.engine, created);
   return created;
 }
@@ -158,7 +253,7 @@ export async function createWebhook(deps: RegistryDeps, webhook: NewWebhook): Pr
 /** A live (not deleted) webhook, optionally scoped to a tenant; undefined when there is none. */
 export async function findWebhook(engine: DataEngine, id: string, tenantId?: string): Promise<Webhook | undefined> {
   const row = await engine.findOne<WebhookRow>(WEBHOOKS, { where: liveWebhook(id, tenantId) });
-  return row ? rowToWebhook(row) : undefined;
+  return row ? await rowToWebhook(engine, row) : undefined;
 }
 
 export async function getWebhook(engine: DataEngine, id: string, tenantId?: string): Promise<Webhook> {
@@ -175,7 +270,8 @@ export async function listWebhooks(
   const and: Record<string, unknown>[] = [{ deleted_at: null }];
   if (filter.tenantId !== undefined) and.push({ tenant_id: filter.tenantId });
   if (filter.active !== undefined) and.push({ active: filter.active });
-  return newestFirstPage(engine, WEBHOOKS, { and, limit: filter.limit, cursor: filter.cursor, maxLimit: MAX_WEBHOOK_LIST_LIMIT }, rowToWebhook);
+  const page = await newestFirstPage(engine, WEBHOOKS, { and, limit: filter.limit, cursor: filter.cursor, maxLimit: MAX_WEBHOOK_LIST_LIMIT }, (row: WebhookRow) => ({ id: row.id, createdAt: row.created_at, row }));
+  return { items: await rowsToWebhooks(engine, page.items.map((item) => item.row)), nextCursor: page.nextCursor };
 }
 
 /**
@@ -196,13 +292,14 @@ export async function listWebhookPage(
     orderBy: [{ field: 'id', order: 'asc' }],
     limit: page.limit,
   });
-  return rows.map(rowToWebhook);
+  return rowsToWebhooks(engine, rows);
 }
 
 export async function updateWebhook(deps: RegistryDeps, id: string, data: WebhookChanges, tenantId?: string): Promise<Webhook> {
   const row = await deps.engine.findOne<WebhookRow>(WEBHOOKS, { where: liveWebhook(id, tenantId) });
   if (!row) throw new WebhookNotFoundError(id);
-  const changes: Partial<WebhookRow> = { updated_at: deps.clock() };
+  // A format 1 row is converted in the same write, so a new-shape schedule never sits beside the old format.
+  const changes: Partial<WebhookRow> = { ...formatUpgrade(row), updated_at: deps.clock() };
   if (data.url !== undefined) changes.url = data.url;
   if (data.description !== undefined) changes.description = data.description;
   if (data.eventTypes !== undefined) changes.event_types_json = JSON.stringify(data.eventTypes);
@@ -211,11 +308,10 @@ export async function updateWebhook(deps: RegistryDeps, id: string, data: Webhoo
     changes.headers_sealed = sealHeaders(deps.box, id, data.headers);
     changes.header_names_json = JSON.stringify(Object.keys(data.headers));
   }
-  if (data.timeoutMs !== undefined) changes.timeout_ms = data.timeoutMs;
-  if (data.retrySchedule !== undefined) changes.retry_schedule_json = JSON.stringify(data.retrySchedule);
+  Object.assign(changes, policyColumns(data));
   if (data.retryJitter !== undefined) changes.retry_jitter = data.retryJitter;
   await deps.engine.update(WEBHOOKS, changes, { where: { id, deleted_at: null }, multi: false });
-  const updated = rowToWebhook({ ...row, ...changes });
+  const updated = await rowToWebhook(deps.engine, { ...row, ...changes });
   if (data.eventTypes !== undefined) await indexSubscriptions(deps.engine, updated);
   return updated;
 }
@@ -236,7 +332,7 @@ export async function rotateWebhookSecret(deps: RegistryDeps, id: string, rotati
   const secrets: SealedSecret[] = [{ secret: rotation.secret, expiresAt: null }, ...kept];
   const changes = { secrets_sealed: sealSecrets(deps.box, id, secrets), updated_at: now };
   await deps.engine.update(WEBHOOKS, changes, { where: { id, deleted_at: null }, multi: false });
-  return rowToWebhook({ ...row, ...changes });
+  return rowToWebhook(deps.engine, { ...row, ...changes });
 }
 
 /** For the send activity only: the webhook with its custom headers and the secrets that sign now. */
@@ -246,7 +342,7 @@ export async function findWebhookForSending(deps: Pick<RegistryDeps, 'engine' | 
   const secrets = openSecrets(deps.box, row)
     .filter((s) => s.expiresAt === null || s.expiresAt > now)
     .map((s) => s.secret);
-  return { ...rowToWebhook(row), headers: openHeaders(deps.box, row), secrets };
+  return { ...(await rowToWebhook(deps.engine, row)), headers: openHeaders(deps.box, row), secrets };
 }
 
 /** Stops new deliveries; returns false when it was already disabled (or is gone). */
@@ -283,5 +379,22 @@ export async function deleteWebhook(engine: DataEngine, id: string, now: number,
 export async function findWebhooksByIds(engine: DataEngine, ids: readonly string[]): Promise<Webhook[]> {
   if (ids.length === 0) return [];
   const rows = await engine.find<WebhookRow>(WEBHOOKS, { where: { id: { $in: [...ids] }, deleted_at: null }, orderBy: [{ field: 'id', order: 'asc' }] });
-  return rows.map(rowToWebhook);
+  return rowsToWebhooks(engine, rows);
+}
+
+/**
+ * Converts every row written before endpoint policy (settings_format 1) to format 2, once: a page at a time,
+ * each row with a write conditional on its format, so concurrent or repeated runs convert each row once and
+ * a finished run finds nothing. Runs at start (src/runtime/run-herald.ts, src/objectstack/attach-herald.ts);
+ * reads convert a format 1 row on the fly until then. Returns how many rows this run converted.
+ */
+export async function convertLegacyWebhooks(engine: DataEngine, pageSize = 500): Promise<number> {
+  let converted = 0;
+  for (;;) {
+    const rows = await engine.find<WebhookRow>(WEBHOOKS, { where: { settings_format: { $lt: WEBHOOK_SETTINGS_FORMAT } }, orderBy: [{ field: 'id', order: 'asc' }], limit: pageSize });
+    for (const row of rows) {
+      converted += await engine.update(WEBHOOKS, formatUpgrade(row)!, { where: { id: row.id, settings_format: row.settings_format }, multi: false });
+    }
+    if (rows.length < pageSize) return converted;
+  }
 }

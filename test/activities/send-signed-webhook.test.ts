@@ -34,7 +34,7 @@ describe('sendSignedWebhook and deliverFirstAttempt decide', () => {
     receiver.respond = () => ({ status: 200, body: 'ok' });
   });
 
-  async function delivery(schedule = [0, 5, 300]) {
+  async function delivery(schedule = [5, 300]) {
     const input0 = parseNewWebhook({ url: receiver.url, retrySchedule: schedule, retryJitter: 0 }, { httpsOnly: false, scope: undefined });
     const webhook = await createWebhook({ engine: store, box: TEST_BOX, clock: Date.now }, input0);
     const secret = input0.secret;
@@ -47,7 +47,7 @@ describe('sendSignedWebhook and deliverFirstAttempt decide', () => {
       eventId,
       eventType: 'order.created',
       eventTimeMs: 1_700_000_000_000,
-      maxAttempts: schedule.length,
+      maxAttempts: schedule.length + 1,
       attemptTimeoutMs: 5_000,
       workflowId: deliveryWorkflowId(webhook.id, eventId),
       runId: uniqueId('run-'),
@@ -76,7 +76,7 @@ describe('sendSignedWebhook and deliverFirstAttempt decide', () => {
   });
 
   it('a 503 on the fast path: retry with the schedule delay, row pending with next_retry_at', async () => {
-    const { input } = await delivery([0, 5, 300]);
+    const { input } = await delivery([5, 300]);
     receiver.respond = () => ({ status: 503 });
     const result = await first(input);
     expect(result).toMatchObject({ outcome: 'retry', attempt: 1, responseCode: 503, retryDelayMs: 5_000 });
@@ -84,7 +84,7 @@ describe('sendSignedWebhook and deliverFirstAttempt decide', () => {
   });
 
   it('the retry activity numbers its attempt after the fast path (activity attempt 1 = delivery attempt 2) and follows the schedule', async () => {
-    const { input, retry } = await delivery([0, 5, 300]);
+    const { input, retry } = await delivery([5, 300]);
     receiver.respond = () => ({ status: 503 });
     await first(input);
     const err = await failure(send(retry, 1));
@@ -108,13 +108,13 @@ describe('sendSignedWebhook and deliverFirstAttempt decide', () => {
   });
 
   it('a Retry-After longer than the schedule wins', async () => {
-    const { input } = await delivery([0, 5, 300]);
+    const { input } = await delivery([5, 300]);
     receiver.respond = () => ({ status: 429, headers: { 'retry-after': '120' } });
     expect(await first(input)).toMatchObject({ outcome: 'retry', retryDelayMs: 120_000 });
   });
 
   it('an attempt whose earlier completion was lost reports what the row recorded instead of sending again', async () => {
-    const { input, retry } = await delivery([0, 5, 300]);
+    const { input, retry } = await delivery([5, 300]);
     receiver.respond = () => ({ status: 503 });
     await first(input);
     receiver.respond = () => ({ status: 200 });
@@ -126,7 +126,7 @@ describe('sendSignedWebhook and deliverFirstAttempt decide', () => {
   });
 
   it('a fast path run again after a lost workflow task counts the lost attempt and sends the next number', async () => {
-    const { input } = await delivery([0, 5, 300]);
+    const { input } = await delivery([5, 300]);
     // The first run got as far as marking attempt 1 in flight, then its worker died.
     receiver.respond = () => ({ status: 200 });
     await first(input);
@@ -137,7 +137,7 @@ describe('sendSignedWebhook and deliverFirstAttempt decide', () => {
   });
 
   it('a redelivered row (a newer run) is not this run\'s: superseded, nothing sent', async () => {
-    const { input, retry } = await delivery([0, 5, 300]);
+    const { input, retry } = await delivery([5, 300]);
     receiver.respond = () => ({ status: 503 });
     await first(input);
     await store.update('herald_deliveries', { run_id: 'a-newer-run' }, { where: { id: input.deliveryId }, multi: false });

@@ -317,10 +317,10 @@ export function auditProbes(ctx: RunContext, infra: Infrastructure, expectation:
       // worker kill or server restart took it, in Temporal ("Activity task timed out", or "activity Heartbeat
       // timeout" when the dead worker's heartbeats stopped first): all are the timeout path.
       if (!/timeout after \d+ms|timed out|heartbeat timeout/i.test(String(row.error))) violations.push(`never-answering probe ${o.exp.workflowId}: error "${String(row.error)}" does not say timeout`);
-      if (!(Number(row.attempts) >= 1 && Number(row.attempts) <= opts.probeSchedule.length)) violations.push(`never-answering probe ${o.exp.workflowId}: ${String(row.attempts)} attempts, expected 1–${opts.probeSchedule.length}`);
+      if (!(Number(row.attempts) >= 1 && Number(row.attempts) <= opts.probeSchedule.length + 1)) violations.push(`never-answering probe ${o.exp.workflowId}: ${String(row.attempts)} attempts, expected 1–${opts.probeSchedule.length + 1}`);
       if (row.response_code !== null) violations.push(`never-answering probe ${o.exp.workflowId}: response code ${String(row.response_code)}`);
       if (arrivals < 1) violations.push(`never-answering probe ${o.exp.workflowId}: no request ever arrived`);
-      if (/retries exhausted/.test(String(row.error)) && Number(row.attempts) !== opts.probeSchedule.length) violations.push(`never-answering probe ${o.exp.workflowId}: retries exhausted after ${String(row.attempts)} of ${opts.probeSchedule.length} attempts`);
+      if (/retries exhausted/.test(String(row.error)) && Number(row.attempts) !== opts.probeSchedule.length + 1) violations.push(`never-answering probe ${o.exp.workflowId}: retries exhausted after ${String(row.attempts)} of ${opts.probeSchedule.length + 1} attempts`);
     }
   }
   for (const o of probeOutcomes('huge')) {

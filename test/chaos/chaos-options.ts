@@ -68,8 +68,8 @@ export interface ChaosReport {
  * never-answering probe's timeouts all happen within the run.
  */
 export const CHAOS_DELIVERY_SETTINGS = {
-  mainSchedule: [0, 1, 2, 3, 5, 5, 5, 5],
-  probeSchedule: [0, 1, 2],
+  mainSchedule: [1, 2, 3, 5, 5, 5, 5],
+  probeSchedule: [1, 2],
   timeoutMs: 1_000,
   failFirstAttemptShare: 0.1,
   maxWorkerRssMb: 1024,

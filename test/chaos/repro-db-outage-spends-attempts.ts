@@ -44,7 +44,7 @@ let exitCode = 2;
 try {
   const taskQueue = uniqueId('repro-');
   const herald = new HeraldClient({ temporal, store, box: TEST_BOX, taskQueue });
-  const { webhook } = await herald.webhooks.create({ url: rx.url, retrySchedule: [0, 3, 3], retryJitter: 0, timeoutMs: 1000 });
+  const { webhook } = await herald.webhooks.create({ url: rx.url, retrySchedule: [3, 3], retryJitter: 0, timeoutMs: 1000 });
   worker = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify({ address: server.address, taskQueue, database: postgres.url })], { stdio: ['ignore', 'pipe', 'ignore'] });
   await withTimeout(new Promise<void>((resolve) => worker!.stdout?.on('data', (c: Buffer) => c.toString().includes('ready') && resolve())), 60_000, 'worker start');
 

@@ -59,7 +59,7 @@ let exitCode = 2;
 try {
   const taskQueue = uniqueId('repro-');
   const herald = new HeraldClient({ temporal, store, box: TEST_BOX, taskQueue });
-  const { webhook } = await herald.webhooks.create({ url: rx.url, retrySchedule: [0, 1, 2, 3], timeoutMs: 1000 });
+  const { webhook } = await herald.webhooks.create({ url: rx.url, retrySchedule: [1, 2, 3], timeoutMs: 1000 });
 
   let committed!: () => void;
   const committedWrite = new Promise<void>((resolve) => (committed = resolve));

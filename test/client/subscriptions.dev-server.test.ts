@@ -82,7 +82,7 @@ describe('subscriptions through the client on the dev server', () => {
     const rxB = await receiver();
     // B: one webhook that takes everything (the one that must not hear A), one whose receiver keeps failing.
     const { webhook: bAll } = await b.webhooks.create({ url: rxB.url, eventTypes: ['*'] });
-    const { webhook: bFailing } = await b.webhooks.create({ url: `${rxB.url}?fail=1`, eventTypes: ['job.*'], retrySchedule: [0, 3600], retryJitter: 0 });
+    const { webhook: bFailing } = await b.webhooks.create({ url: `${rxB.url}?fail=1`, eventTypes: ['job.*'], retrySchedule: [3600], retryJitter: 0 });
     const { webhook: aHook, secret: aSecret } = await a.webhooks.create({ url: rxA.url, eventTypes: ['order.*'] });
     rxB.respond = (req) => (req.url.includes('fail=1') ? { status: 503 } : { status: 200 });
 

@@ -55,7 +55,7 @@ describe('the production path on a real Temporal cluster', () => {
       // over by then. Kept short on purpose: an attempt that dies without reporting (a killed worker, the
       // delivery table down mid-attempt) is retried on Temporal's fallback backoff, 5 s × 2^(attempt-1), not on
       // this schedule, so the 7th attempt dying means a 320 s wait; the drain allows for that.
-      retrySchedule: [0, 2, 5, 10, 15, 15, 15, 15],
+      retrySchedule: [2, 5, 10, 15, 15, 15, 15],
       drainTimeoutMs: 8 * 60_000,
       log,
     });

@@ -97,7 +97,7 @@ describe('REST API on the dev server', () => {
       eventTypes: ['order.*'],
       description: 'orders',
       headers: { 'X-Api-Key': 'custom-header-value-1234' },
-      retrySchedule: [0, 5, 300],
+      retrySchedule: [5, 300],
       retryJitter: 0.1,
       timeoutMs: 5000,
       tenantId,
@@ -116,7 +116,7 @@ describe('REST API on the dev server', () => {
       signatureScheme: 'standard',
       method: 'POST',
       headerNames: ['X-Api-Key'],
-      retrySchedule: [0, 5, 300],
+      retrySchedule: [5, 300],
       retryJitter: 0.1,
       timeoutMs: 5000,
     });
@@ -248,7 +248,7 @@ describe('REST API on the dev server', () => {
 
     // A delivery waiting for its retry: pending with nextRetryAt, not redeliverable, cancellable.
     const flaky = hook(500);
-    const slow = await createWebhook({ url: flaky.url, eventTypes: ['*'], retrySchedule: [0, 3600], retryJitter: 0, tenantId });
+    const slow = await createWebhook({ url: flaky.url, eventTypes: ['*'], retrySchedule: [3600], retryJitter: 0, tenantId });
     const retryEvent = uniqueId('evt_');
     expect((await admin().post('/v1/events', { id: retryEvent, type: 'order.paid', payload: {}, tenantId })).status).toBe(202);
     const retryId = deliveryId(slow.id, retryEvent);
@@ -393,7 +393,7 @@ describe('REST API on the dev server', () => {
       ['POST', '/v1/webhooks', { url, eventTypes: ['bad type!'], tenantId }, 'eventTypes.0'],
       ['POST', '/v1/webhooks', { url, eventTypes: [], tenantId }, 'eventTypes'],
       ['POST', '/v1/webhooks', { url, eventTypes: ['a'], timeoutMs: 5, tenantId }, 'timeoutMs'],
-      ['POST', '/v1/webhooks', { url, eventTypes: ['a'], retrySchedule: [0, 0], tenantId }, 'retrySchedule'],
+      ['POST', '/v1/webhooks', { url, eventTypes: ['a'], retrySchedule: [0], tenantId }, 'retrySchedule'],
       ['POST', '/v1/webhooks', { url, eventTypes: ['a'], headers: { 'webhook-signature': 'x' }, tenantId }, 'headers.webhook-signature'],
       ['POST', '/v1/webhooks', { url, eventTypes: ['a'], secret: 'short', tenantId }, 'secret'],
       ['POST', '/v1/webhooks', { url, eventTypes: ['a'], method: 'GET', tenantId }, 'method'],
@@ -559,7 +559,7 @@ describe('REST API on the dev server', () => {
     // One event to three webhooks: one succeeds, one waits for a retry (500), one is dead (400).
     const tenantId = uniqueId('t-');
     const ok = await createWebhook({ url: hook(200).url, eventTypes: ['*'], tenantId });
-    const flaky = await createWebhook({ url: hook(500).url, eventTypes: ['*'], retrySchedule: [0, 3600], tenantId });
+    const flaky = await createWebhook({ url: hook(500).url, eventTypes: ['*'], retrySchedule: [3600], tenantId });
     const rejecting = await createWebhook({ url: hook(400).url, eventTypes: ['*'], tenantId });
     const eventId = uniqueId('evt_');
     expect((await admin().post('/v1/events', { id: eventId, type: 'metric.test', payload: {}, tenantId })).status).toBe(202);

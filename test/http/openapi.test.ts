@@ -60,6 +60,7 @@ describe('GET /openapi.json and /docs', () => {
         'GET /v1/deliveries/{id}',
         'GET /v1/events/{id}',
         'GET /v1/recoveries/{workflowId}',
+        'GET /v1/tenants/{id}/policy',
         'GET /v1/webhooks',
         'GET /v1/webhooks/{id}',
         'PATCH /v1/webhooks/{id}',
@@ -71,6 +72,7 @@ describe('GET /openapi.json and /docs', () => {
         'POST /v1/webhooks/{id}/enable',
         'POST /v1/webhooks/{id}/recover',
         'POST /v1/webhooks/{id}/rotate-secret',
+        'PUT /v1/tenants/{id}/policy',
       ].sort(),
     );
   });
@@ -102,6 +104,12 @@ describe('GET /openapi.json and /docs', () => {
     }
     expect(doc.paths['/v1/webhooks'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/CreateWebhook' });
     expect(doc.components.schemas.CreateWebhook.required).toEqual(['url', 'eventTypes']);
+    // The retry schedule's meaning (delays before each retry) and the policy fields are documented.
+    const create = doc.components.schemas.CreateWebhook.properties;
+    expect(JSON.stringify(create.retrySchedule)).toMatch(/before each RETRY; the first attempt is always immediate.*\[5, 300, 1800\]` = 4 attempts/);
+    for (const field of ['rateLimitPerSecond', 'maxConcurrency', 'breakerThreshold', 'disableAfterDays', 'timeoutMs']) expect(create[field], field).toBeTruthy();
+    expect(doc.components.schemas.Webhook.properties.inherited.items.enum).toEqual(['retrySchedule', 'timeoutMs', 'rateLimitPerSecond', 'maxConcurrency', 'breakerThreshold', 'disableAfterDays']);
+    expect(doc.paths['/v1/tenants/{id}/policy'].put.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/PutTenantPolicy' });
     expect(doc.components.schemas.Delivery.properties.createdAt).toMatchObject({ type: 'string', format: 'date-time' });
     expect(doc.paths['/v1/deliveries'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(
       ['cursor', 'eventId', 'limit', 'since', 'status', 'tenantId', 'until', 'webhookId'].sort(),

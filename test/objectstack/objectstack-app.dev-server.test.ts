@@ -170,7 +170,7 @@ describe.each(databases)('Herald in an ObjectStack app (%s)', (_name, database) 
 
   it('refuses to redeliver a delivery that is still retrying (not_eligible)', async () => {
     const failing = await receiver(() => ({ status: 503 }));
-    const { webhook } = await app.herald.webhooks.create({ url: failing.url, eventTypes: ['retry.*'], retrySchedule: [0, 3600] });
+    const { webhook } = await app.herald.webhooks.create({ url: failing.url, eventTypes: ['retry.*'], retrySchedule: [3600] });
     const id = await app.outbox.enqueue({ webhookId: webhook.id, eventId: uniqueId('evt_retry_'), eventType: 'retry.check', url: failing.url, payload: {} });
     await failing.waitForRequests(1, 60_000);
     await eventually(async () => expect((await app.outbox.list({ status: 'pending' })).map((d) => d.id)).toContain(id));

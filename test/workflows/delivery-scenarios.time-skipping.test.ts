@@ -103,11 +103,11 @@ describe('delivery scenarios on the time-skipping server', () => {
     await expectDeliveryEnd({ herald, handle, deliveryId: started.deliveryId, result, secrets: [...secretForms(secret), headerValue, marker], present: [eventId] });
   });
 
-  it('503, 503, 200 on [0, 60, 600] without jitter: exactly 3 attempts, 60 s and 600 s apart in server time', async () => {
+  it('503, 503, 200 on [60, 600] without jitter: exactly 3 attempts, 60 s and 600 s apart in server time', async () => {
     const { herald, run, recorder } = await setup();
     const rx = await receiver();
     rx.respond = (_req, index) => (index < 2 ? { status: 503, body: 'down' } : { status: 200 });
-    const { webhook, secret } = await herald.webhooks.create({ url: rx.url, retrySchedule: [0, 60, 600], retryJitter: 0 });
+    const { webhook, secret } = await herald.webhooks.create({ url: rx.url, retrySchedule: [60, 600], retryJitter: 0 });
     const eventId = uniqueId('evt_');
     const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: { n: 1 } });
     const handle = herald.deliveries.handle(started.workflowId);
@@ -159,7 +159,7 @@ describe('delivery scenarios on the time-skipping server', () => {
     const gaps = recorder.gaps(started.deliveryId);
     expect(gaps).toHaveLength(9);
     gaps.forEach((gap, i) => {
-      const expected = DEFAULT_RETRY_SCHEDULE_SECONDS[i + 1]! * 1000;
+      const expected = DEFAULT_RETRY_SCHEDULE_SECONDS[i]! * 1000;
       expect(gap).toBeGreaterThanOrEqual(expected);
       expect(gap).toBeLessThan(expected + GAP_SLACK_MS);
     });
@@ -225,7 +225,7 @@ describe('delivery scenarios on the time-skipping server', () => {
       }
       return { status: 200 };
     };
-    const { webhook, secret } = await herald.webhooks.create({ url: rx.url, retrySchedule: [0, 5, 5], retryJitter: 0 });
+    const { webhook, secret } = await herald.webhooks.create({ url: rx.url, retrySchedule: [5, 5], retryJitter: 0 });
     const eventId = uniqueId('evt_');
     const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
     const handle = herald.deliveries.handle(started.workflowId);
@@ -247,7 +247,7 @@ describe('delivery scenarios on the time-skipping server', () => {
     const { herald, run } = await setup();
     const rx = await receiver();
     rx.respond = (_req, index) => (index === 0 ? { status: 200, delayMs: 2_500 } : { status: 200 });
-    const { webhook, secret } = await herald.webhooks.create({ url: rx.url, timeoutMs: 1_000, retrySchedule: [0, 5], retryJitter: 0 });
+    const { webhook, secret } = await herald.webhooks.create({ url: rx.url, timeoutMs: 1_000, retrySchedule: [5], retryJitter: 0 });
     const eventId = uniqueId('evt_');
     const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
     const handle = herald.deliveries.handle(started.workflowId);
@@ -316,7 +316,7 @@ describe('delivery scenarios on the time-skipping server', () => {
     const rx = await receiver();
     rx.respond = (_req, index) => (index === 0 ? { status: 500 } : { status: 200 });
     const secret = `objectstack-${uniqueId('s')}-secret`;
-    const { webhook, secret: returned } = await herald.webhooks.create({ url: rx.url, signatureScheme: 'objectstack', secret, retrySchedule: [0, 5], retryJitter: 0 });
+    const { webhook, secret: returned } = await herald.webhooks.create({ url: rx.url, signatureScheme: 'objectstack', secret, retrySchedule: [5], retryJitter: 0 });
     expect(returned).toBe(secret);
     const eventId = uniqueId('evt_');
     const payload = { orderId: 7, note: 'ünïcode' };
@@ -364,7 +364,7 @@ describe('delivery scenarios on the time-skipping server', () => {
       await expect(herald.webhooks.create({ url })).rejects.toMatchObject({ name: 'ValidationError', field });
     }
     await expect(herald.webhooks.create({ url: rx.url, timeoutMs: 999 })).rejects.toMatchObject({ name: 'ValidationError', field: 'timeoutMs' });
-    await expect(herald.webhooks.create({ url: rx.url, retrySchedule: [0, 0] })).rejects.toMatchObject({ name: 'ValidationError', field: 'retrySchedule' });
+    await expect(herald.webhooks.create({ url: rx.url, retrySchedule: [0] })).rejects.toMatchObject({ name: 'ValidationError', field: 'retrySchedule' });
     await expect(herald.webhooks.create({ url: rx.url, signatureScheme: 'objectstack', secret: 'too-short' })).rejects.toMatchObject({ name: 'ValidationError', field: 'secret' });
     expect(await store.count('herald_webhooks')).toBe(webhooksBefore);
 

@@ -1,15 +1,18 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { parseKeyValues, parseNumberList } from '../parse.js';
+import { parseKeyValues } from '../parse.js';
 import { printPage } from '../print-page.js';
+import { addPolicyOptions, policyBody } from './policy-options.js';
 
 const LIST_COLUMNS = ['id', 'url', 'eventTypes', 'active', 'tenantId', 'createdAt'];
+const SHOW_FIELDS = ['id', 'url', 'eventTypes', 'active', 'retrySchedule', 'timeoutMs', 'rateLimitPerSecond', 'maxConcurrency', 'breakerThreshold', 'disableAfterDays', 'inherited'];
 
 export function registerWebhookCommands(program: Command, cli: CliContext): void {
   const webhooks = program.command('webhooks').description('register and manage webhooks');
 
-  webhooks
+  const add = webhooks
     .command('add')
+    .alias('create')
     .description('register a webhook; prints its signing secret once')
     .requiredOption('--url <url>', 'where deliveries are POSTed')
     .option('--events <types>', 'comma-separated event types, prefix.* wildcards or *', '*')
@@ -18,9 +21,8 @@ export function registerWebhookCommands(program: Command, cli: CliContext): void
     .option('--secret <secret>', 'use this secret instead of a generated one')
     .option('--scheme <scheme>', 'standard | objectstack', 'standard')
     .option('--method <method>', 'POST | PUT | PATCH', 'POST')
-    .option('--timeout-ms <ms>', 'per-attempt timeout, 1000–300000')
-    .option('--retry-schedule <seconds>', 'comma-separated delays in seconds, e.g. 0,5,300')
-    .option('--tenant <id>', 'tenant (admin tokens only)')
+    .option('--tenant <id>', 'tenant (admin tokens only)');
+  addPolicyOptions(add, { inherit: false })
     .action(
       cli.run(async (opts: Record<string, string | string[] | undefined>) => {
         const body: Record<string, unknown> = {
@@ -32,8 +34,7 @@ export function registerWebhookCommands(program: Command, cli: CliContext): void
         if (opts.description) body.description = opts.description;
         if (opts.header) body.headers = parseKeyValues(opts.header as string[], '--header');
         if (opts.secret) body.secret = opts.secret;
-        if (opts.timeoutMs) body.timeoutMs = Number(opts.timeoutMs);
-        if (opts.retrySchedule) body.retrySchedule = parseNumberList(String(opts.retrySchedule), '--retry-schedule');
+        Object.assign(body, policyBody(opts, { inherit: false }));
         if (opts.tenant) body.tenantId = opts.tenant;
         const created = await cli.api().post<Record<string, unknown>>('/v1/webhooks', body);
         cli.out.record(created, ['id', 'url', 'eventTypes', 'active', 'tenantId', 'signatureScheme', 'secret']);
@@ -55,8 +56,24 @@ export function registerWebhookCommands(program: Command, cli: CliContext): void
 
   webhooks
     .command('show <id>')
-    .description('show one webhook')
+    .description('show one webhook, with its effective endpoint policy and which fields it inherits')
     .action(cli.run(async (id: string) => cli.out.record(await cli.api().get(`/v1/webhooks/${encodeURIComponent(id)}`))));
+
+  const update = webhooks
+    .command('update <id>')
+    .description('change a webhook: only the options given change; a policy option set to "inherit" stops setting it')
+    .option('--url <url>')
+    .option('--events <types>', 'comma-separated event types, prefix.* wildcards or *')
+    .option('--description <text>');
+  addPolicyOptions(update, { inherit: true }).action(
+    cli.run(async (id: string, opts: Record<string, string | undefined>) => {
+      const body: Record<string, unknown> = policyBody(opts, { inherit: true });
+      if (opts.url) body.url = opts.url;
+      if (opts.events) body.eventTypes = opts.events.split(',').map((s) => s.trim()).filter(Boolean);
+      if (opts.description !== undefined) body.description = opts.description;
+      cli.out.record(await cli.api().patch(`/v1/webhooks/${encodeURIComponent(id)}`, body), SHOW_FIELDS);
+    }),
+  );
 
   webhooks
     .command('rm <id>')
