@@ -16,6 +16,8 @@ import { registerEventRoutes } from './routes/events.js';
 import { registerOperationRoutes } from './routes/operations.js';
 import { registerRecoveryRoutes } from './routes/recoveries.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
+import { registerOperatorPage } from './ui/operator-page.js';
+import type { TemporalWebUi } from './ui/temporal-link.js';
 
 /** Largest request body accepted (413 above it), unless the payload limit needs more. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -29,6 +31,8 @@ export interface HttpConfig {
   maxBodyBytes?: number;
   /** The API version in the OpenAPI document; default Herald's package version. */
   version?: string;
+  /** The Temporal Web UI the operator page (`/ui`) links each delivery to; none: no link. */
+  temporalUi?: TemporalWebUi;
 }
 
 export interface AppDeps {
@@ -92,6 +96,7 @@ export function createApp(deps: AppDeps): HeraldApp {
   registerEventRoutes(app);
   registerDeliveryRoutes(app);
   registerOperationRoutes(app, { health: deps.health, metrics: deps.metrics });
+  registerOperatorPage(app, deps);
   const openApiDocument = registerDocsRoutes(app, { version: deps.config.version ?? heraldVersion() });
 
   return Object.assign(app, { openApiDocument });
