@@ -210,13 +210,13 @@ describe('operator page over HTTP', () => {
     answers.set(new URL(dead.url).pathname, { status: 200, body: 'ok' });
     const res = await admin.post(`${path}/redeliver`, { csrf }, { 'sec-fetch-site': 'same-origin' });
     expect(res.status, res.html).toBe(303);
-    expect(res.location).toBe(`${path}?redelivered=1`);
     const done = await eventually(async () => {
       const d = await herald.deliveries.get(dead.id);
       expect(d.status).toBe('success');
       return d;
     }, 30_000);
-    const after = await admin.get(`${path}?redelivered=1`);
+    expect(res.location).toBe(`${path}?redelivered=${done.runId}`);
+    const after = await admin.get(res.location!);
     expect(after.html).toContain('Redelivery started');
     expect(after.html).toContain('data-testid="status">success<');
     expect(after.html).toContain(done.runId!);

@@ -23,8 +23,8 @@ export interface DeliveryPageOptions {
   session: NonNullable<LayoutOptions['session']>;
   delivery: DeliveryView;
   temporalUi: TemporalWebUi | undefined;
-  /** Set right after this page's Redeliver button started a new run. */
-  redelivered: boolean;
+  /** The run this page's Redeliver button just started, if it did. */
+  redeliveredRun: string | undefined;
   now: number;
 }
 
@@ -57,7 +57,9 @@ function timeline(d: DeliveryView): Html {
   </table>`;
 }
 
-function refreshSeconds(d: DeliveryView, now: number): number | undefined {
+function refreshSeconds(d: DeliveryView, now: number, redeliveredRun: string | undefined): number | undefined {
+  // Right after Redeliver the table may still show the old run's end until the new run records its start.
+  if (redeliveredRun !== undefined && d.runId !== redeliveredRun) return REFRESH_SOON_SECONDS;
   if (!IN_PROGRESS.has(d.status)) return undefined;
   const next = d.nextRetryAt ? new Date(d.nextRetryAt).getTime() : now;
   return next - now > SOON_MS ? REFRESH_WAITING_SECONDS : REFRESH_SOON_SECONDS;
@@ -67,7 +69,7 @@ export function deliveryPage(opts: DeliveryPageOptions): Html {
   const d = opts.delivery;
   const canRedeliver = REDELIVER_BUTTON_STATUSES.has(d.status);
   const payload = d.payload === null ? 'null' : truncate(JSON.stringify(d.payload, null, 2), PAYLOAD_SHOWN_CHARS);
-  const refresh = refreshSeconds(d, opts.now);
+  const refresh = refreshSeconds(d, opts.now, opts.redeliveredRun);
   return layout({
     title: `Delivery ${d.id}`,
     session: opts.session,
@@ -75,7 +77,7 @@ export function deliveryPage(opts: DeliveryPageOptions): Html {
     ...(refresh ? { refreshSeconds: refresh } : {}),
     body: html`<p><a href="/ui/deliveries">« Deliveries</a></p>
       <h1>Delivery <span class="mono">${d.id}</span> ${statusBadge(d.status)}</h1>
-      ${opts.redelivered ? html`<p class="notice" role="status" data-testid="notice">Redelivery started: a new run under the same workflow id, attempts counted from 1. This page reloads until it finishes.</p>` : ''}
+      ${opts.redeliveredRun !== undefined ? html`<p class="notice" role="status" data-testid="notice">Redelivery started: a new run under the same workflow id, attempts counted from 1. This page reloads until it finishes.</p>` : ''}
       <div class="actions">
         ${canRedeliver
           ? html`<form method="post" action="${deliveryHref(d.id)}/redeliver">

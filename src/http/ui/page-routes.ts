@@ -74,7 +74,7 @@ export function registerPageRoutes(ui: UiApp, opts: { temporalUi: TemporalWebUi 
         session: c.get('session'),
         delivery: deliveryDetailJson(delivery),
         temporalUi: opts.temporalUi,
-        redelivered: c.req.query('redelivered') === '1',
+        redeliveredRun: c.req.query('redelivered'),
         now: opts.clock(),
       }),
     );
@@ -85,13 +85,15 @@ export function registerPageRoutes(ui: UiApp, opts: { temporalUi: TemporalWebUi 
     const form = await c.req.parseBody();
     if (!csrfMatches(session, form['csrf'])) return c.html(errorPage({ status: 403, message: CSRF_MESSAGE, session }), 403);
     const id = c.req.param('id');
+    let started: { runId: string };
     try {
       // The API's redeliver (POST /v1/deliveries/{id}/redeliver) calls exactly this, with the same error for a deleted webhook.
-      await c.get('herald').deliveries.redeliver(id);
+      started = await c.get('herald').deliveries.redeliver(id);
     } catch (err) {
       if (err instanceof WebhookNotFoundError) throw new HttpError(422, 'unprocessable', `delivery ${id}: ${err.message}`, 'webhookId');
       throw err;
     }
-    return c.redirect(deliveryHref(id, { redelivered: '1' }), 303);
+    // The new run's id goes along, so the page can tell the table has not caught up with the new run yet.
+    return c.redirect(deliveryHref(id, { redelivered: started.runId }), 303);
   });
 }
