@@ -6,10 +6,11 @@ import { authenticate, type Caller } from '../auth.js';
  * The operator page's browser session. A browser cannot send `Authorization: Bearer` on a navigation, so the
  * login form takes a token once, checks it with the API's own `authenticate`, and sets a signed session
  * cookie instead of keeping the token: `v1.<expires>.<nonce>.<tag>`, tag = HMAC-SHA256 over the rest, keyed
- * by a key derived (HKDF) from that token's hash. So the cookie never holds the token; a session lives only as
- * long as its token is configured (removing it from HERALD_API_TOKENS ends its sessions at once); every API
- * process with the same tokens accepts it; and there is no extra secret to configure. The hashes never leave
- * the server. The per-session CSRF token is another HMAC under the same key, over the session's nonce.
+ * by a key derived (HKDF) from that token's hash and scope. So the cookie never holds the token; a session
+ * lives only as long as its token is configured with the same scope (removing it from HERALD_API_TOKENS, or
+ * giving it another tenant, ends its sessions at once); every API process with the same tokens accepts it;
+ * and there is no extra secret to configure. The hashes never leave the server. The per-session CSRF token is
+ * another HMAC under the same key, over the session's nonce.
  */
 
 export const SESSION_COOKIE = 'herald_ui_session';
@@ -39,8 +40,10 @@ interface KeyedToken {
   key: Buffer;
 }
 
+/** The scope is part of the key: giving a token another tenant (or making it admin) ends its sessions too. */
 function deriveKey(token: ApiToken): Buffer {
-  return Buffer.from(hkdfSync('sha256', token.hash, 'herald-operator-page', 'session-v1', 32));
+  const scope = token.tenantId === undefined ? 'admin' : `tenant:${token.tenantId}`;
+  return Buffer.from(hkdfSync('sha256', token.hash, 'herald-operator-page', `session-v1 ${scope}`, 32));
 }
 
 function mac(key: Buffer, text: string): Buffer {
