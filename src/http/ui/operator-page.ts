@@ -1,5 +1,4 @@
-import { Hono, type Context } from 'hono';
-import type { Hono as HonoApp, Env } from 'hono';
+import { Hono, type Context, type Env } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import type { HeraldClient } from '../../client/herald-client.js';
 import type { ApiToken } from '../../config/api-tokens.js';
@@ -33,7 +32,7 @@ export interface OperatorPageDeps {
  * stylesheet by its hash and nothing else, pages are never cached, and no other site may frame them (the
  * Redeliver button is a real action).
  */
-export function registerOperatorPage<E extends Env>(app: HonoApp<E>, deps: OperatorPageDeps): void {
+export function registerOperatorPage<E extends Env>(app: Hono<E>, deps: OperatorPageDeps): void {
   const clock = deps.clock ?? Date.now;
   const keys = sessionKeys(deps.tokens);
   const ui = new Hono<UiEnv>();
