@@ -36,6 +36,7 @@ const ListDeliveriesInput = z.strictObject({
   status: z.enum(DELIVERY_STATUSES).optional(),
   webhookId: z.string().optional(),
   eventId: z.string().optional(),
+  eventType: z.string().optional(),
   since: EpochMs.optional(),
   until: EpochMs.optional(),
   limit: z.unknown().optional(),

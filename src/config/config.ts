@@ -18,6 +18,11 @@ export interface Config {
   temporalNamespace: string;
   temporalPort: number;
   uiPort: number;
+  /**
+   * HERALD_TEMPORAL_UI_URL: the Temporal Web UI the operator page (`/ui`) links each delivery to; undefined =
+   * the embedded dev server's UI where Herald runs one, else no link.
+   */
+  temporalUiUrl: string | undefined;
   taskQueue: string;
   apiHost: string;
   apiPort: number;
@@ -76,12 +81,34 @@ const flag = z
 
 const nonEmpty = (fallback: string) => z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? fallback : v.trim()));
 
+/** An absolute http(s) URL without credentials, query or fragment, kept without its trailing slash. */
+const baseUrl = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v.trim() === '') return undefined;
+    const url = URL.canParse(v.trim()) ? new URL(v.trim()) : undefined;
+    const problem = !url || (url.protocol !== 'http:' && url.protocol !== 'https:')
+      ? 'must be an http(s) URL such as http://127.0.0.1:8233'
+      : url.username || url.password
+        ? 'must not hold a user name or password (it is rendered in links)'
+        : url.search || url.hash
+          ? 'must not have a query or fragment'
+          : undefined;
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: `${problem}, got "${url ? url.origin + url.pathname : v.trim()}"` });
+      return z.NEVER;
+    }
+    return url!.href.replace(/\/+$/, '');
+  });
+
 const EnvSchema = z.object({
   HERALD_DATA_DIR: nonEmpty('.herald'),
   TEMPORAL_ADDRESS: z.string().optional().transform((v) => (v?.trim() ? v.trim() : undefined)),
   TEMPORAL_NAMESPACE: nonEmpty('default'),
   HERALD_TEMPORAL_PORT: port(7233),
   HERALD_UI_PORT: port(8233),
+  HERALD_TEMPORAL_UI_URL: baseUrl,
   HERALD_TASK_QUEUE: nonEmpty('herald'),
   HERALD_API_HOST: nonEmpty('127.0.0.1'),
   HERALD_API_PORT: port(3000),
@@ -178,6 +205,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, cwd = proces
     temporalNamespace: e.TEMPORAL_NAMESPACE,
     temporalPort: e.HERALD_TEMPORAL_PORT,
     uiPort: e.HERALD_UI_PORT,
+    temporalUiUrl: e.HERALD_TEMPORAL_UI_URL,
     taskQueue: e.HERALD_TASK_QUEUE,
     apiHost: e.HERALD_API_HOST,
     apiPort: e.HERALD_API_PORT,

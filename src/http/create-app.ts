@@ -17,6 +17,8 @@ import { registerOperationRoutes } from './routes/operations.js';
 import { registerRecoveryRoutes } from './routes/recoveries.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
+import { registerOperatorPage } from './ui/operator-page.js';
+import type { TemporalWebUi } from './ui/temporal-link.js';
 
 /** Largest request body accepted (413 above it), unless the payload limit needs more. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -30,6 +32,8 @@ export interface HttpConfig {
   maxBodyBytes?: number;
   /** The API version in the OpenAPI document; default Herald's package version. */
   version?: string;
+  /** The Temporal Web UI the operator page (`/ui`) links each delivery to; none: no link. */
+  temporalUi?: TemporalWebUi;
 }
 
 export interface AppDeps {
@@ -94,6 +98,7 @@ export function createApp(deps: AppDeps): HeraldApp {
   registerDeliveryRoutes(app);
   registerTenantRoutes(app);
   registerOperationRoutes(app, { health: deps.health, metrics: deps.metrics });
+  registerOperatorPage(app, deps);
   const openApiDocument = registerDocsRoutes(app, { version: deps.config.version ?? heraldVersion() });
 
   return Object.assign(app, { openApiDocument });

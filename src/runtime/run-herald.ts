@@ -121,6 +121,8 @@ async function startRoles(options: RunOptions, config: Config, logger: Logger, r
     });
   }
 
+  // The operator page links deliveries to the Web UI: the configured one, else the embedded dev server's.
+  const temporalUiUrl = config.temporalUiUrl ?? running.temporal.uiUrl;
   if (withApi) {
     const app = createApp({
       herald,
@@ -128,7 +130,7 @@ async function startRoles(options: RunOptions, config: Config, logger: Logger, r
       tokens: apiTokens,
       idempotency: createIdempotencyStore({ engine: store, box }),
       metrics,
-      config: { maxPayloadBytes: config.maxPayloadBytes },
+      config: { maxPayloadBytes: config.maxPayloadBytes, ...(temporalUiUrl ? { temporalUi: { url: temporalUiUrl, namespace: config.temporalNamespace } } : {}) },
       logger: logger.child({ component: 'http' }),
     });
     running.http = await new Promise<ServerType>((resolve, reject) => {
@@ -143,7 +145,7 @@ async function startRoles(options: RunOptions, config: Config, logger: Logger, r
   const lines = [
     `Temporal:     ${running.temporal.address} (namespace ${config.temporalNamespace}, task queue ${config.taskQueue})`,
     ...(running.temporal.uiUrl ? [`Temporal UI:  ${running.temporal.uiUrl}`] : []),
-    ...(withApi ? [`Herald API:   ${apiUrl} (docs: ${apiUrl}/docs, health: ${apiUrl}/healthz)`] : []),
+    ...(withApi ? [`Herald API:   ${apiUrl} (docs: ${apiUrl}/docs, health: ${apiUrl}/healthz)`, `Operator UI:  ${apiUrl}/ui`] : []),
     ...(adminToken ? [`Admin token:  ${adminToken.file}${adminToken.created ? ' (generated now)' : ''}`] : []),
     ...(withApi && adminToken
       ? [

@@ -376,6 +376,7 @@ export interface ListDeliveriesFilter {
   status?: DeliveryStatus;
   webhookId?: string;
   eventId?: string;
+  eventType?: string;
   /** created_at range, epoch ms, inclusive start, exclusive end. */
   since?: number;
   until?: number;
@@ -392,6 +393,7 @@ export async function listDeliveries(engine: DataEngine, filter: ListDeliveriesF
   if (filter.status) and.push({ status: filter.status });
   if (filter.webhookId) and.push({ webhook_id: filter.webhookId });
   if (filter.eventId) and.push({ event_id: filter.eventId });
+  if (filter.eventType) and.push({ event_type: filter.eventType });
   if (filter.since !== undefined) and.push({ created_at: { $gte: filter.since } });
   if (filter.until !== undefined) and.push({ created_at: { $lt: filter.until } });
   return newestFirstPage(engine, DELIVERIES, { and, limit: filter.limit, cursor: filter.cursor, maxLimit: MAX_LIST_LIMIT }, toDelivery);
