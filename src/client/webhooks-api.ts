@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ValidationError } from '../errors.js';
 import { createWebhook, deleteWebhook, disableWebhook, enableWebhook, getWebhook, listWebhooks, rotateWebhookSecret, updateWebhook, type Webhook } from '../store/webhooks.js';
 import { registryDeps, type ClientContext } from './context.js';
+import { createEndpointGate, type EndpointHealth } from '../endpoints/endpoint-gate.js';
 import { parseOrThrow } from './validation.js';
 import { checkSecret, newSecret, parseNewWebhook, parseRotation, parseWebhookPatch, type CreateWebhookInput, type RotateSecretOptions, type UpdateWebhookInput } from './webhook-validation.js';
 
@@ -18,6 +19,7 @@ const ListWebhooksInput = z.strictObject({
  * stored by src/store/webhooks.ts. Secrets come back only from create and rotate.
  */
 export function webhooksApi(ctx: ClientContext) {
+  const gate = () => createEndpointGate({ engine: ctx.store, clock: ctx.clock });
   return {
     async create(input: CreateWebhookInput): Promise<{ webhook: Webhook; secret: string }> {
       const deps = registryDeps(ctx);
@@ -25,6 +27,11 @@ export function webhooksApi(ctx: ClientContext) {
       return { webhook: await createWebhook(deps, webhook), secret: webhook.secret };
     },
     get: (id: string): Promise<Webhook> => getWebhook(ctx.store, id, ctx.scope),
+    /** The endpoint's health as the send activities left it: breaker, failures, adaptive limit. */
+    async health(id: string): Promise<EndpointHealth> {
+      const webhook = await getWebhook(ctx.store, id, ctx.scope);
+      return await gate().health(webhook.id, webhook.active);
+    },
     list: async (filter: { tenantId?: string; active?: boolean; limit?: number; cursor?: string } = {}) => {
       parseOrThrow(ListWebhooksInput, filter);
       return await listWebhooks(ctx.store, { ...filter, tenantId: ctx.scope ?? filter.tenantId });
@@ -33,7 +40,10 @@ export function webhooksApi(ctx: ClientContext) {
       const deps = registryDeps(ctx);
       return await updateWebhook(deps, id, parseWebhookPatch(patch, deps), ctx.scope);
     },
-    delete: (id: string): Promise<void> => deleteWebhook(ctx.store, id, ctx.clock(), ctx.scope),
+    async delete(id: string): Promise<void> {
+      await deleteWebhook(ctx.store, id, ctx.clock(), ctx.scope);
+      await gate().forget(id);
+    },
     /** The new secret must suit the webhook's signature scheme, so the webhook is read first. */
     async rotateSecret(id: string, options: RotateSecretOptions = {}): Promise<{ webhook: Webhook; secret: string }> {
       const { graceSeconds, secret: requested } = parseRotation(options);
@@ -46,6 +56,8 @@ export function webhooksApi(ctx: ClientContext) {
     async enable(id: string): Promise<Webhook> {
       await getWebhook(ctx.store, id, ctx.scope);
       await enableWebhook(ctx.store, id, ctx.clock(), ctx.scope);
+      // Fixed by its operator: healthy again, its breaker closed and its failure count cleared.
+      await gate().reset(id);
       return getWebhook(ctx.store, id, ctx.scope);
     },
     /** Matching events are still recorded, as `skipped` deliveries. */

@@ -3,7 +3,8 @@ import type { StoredEvent } from '../store/events.js';
 import type { Delivery as StoredDelivery, DeliveryAttempt } from '../store/deliveries.js';
 import type { TenantPolicy as StoredTenantPolicy } from '../store/tenant-policies.js';
 import type { Webhook as StoredWebhook } from '../store/webhooks.js';
-import type { Attempt, Delivery, DeliveryDetail, JsonValue, StoredEvent as EventJson, TenantPolicy, Webhook } from './schemas.js';
+import type { EndpointHealth as StoredHealth } from '../endpoints/endpoint-gate.js';
+import type { Attempt, Delivery, DeliveryDetail, EndpointHealth, JsonValue, StoredEvent as EventJson, TenantPolicy, Webhook } from './schemas.js';
 
 /**
  * Store objects → wire JSON: the store keeps epoch milliseconds, the API speaks ISO 8601; everything else
@@ -15,6 +16,10 @@ export function iso(ms: number): string {
 
 function isoOrNull(ms: number | null): string | null {
   return ms === null ? null : iso(ms);
+}
+
+export function healthJson(h: StoredHealth): z.infer<typeof EndpointHealth> {
+  return { ...h, failingSince: isoOrNull(h.failingSince), lastSuccessAt: isoOrNull(h.lastSuccessAt), nextProbeAt: isoOrNull(h.nextProbeAt) };
 }
 
 export function webhookJson(w: StoredWebhook): z.infer<typeof Webhook> {

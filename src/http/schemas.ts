@@ -226,6 +226,22 @@ export const Webhook = z
   })
   .openapi('Webhook');
 
+export const EndpointHealth = z
+  .object({
+    state: z.enum(['healthy', 'failing', 'open', 'disabled']).openapi({
+      description: '`failing`: recent attempts failed; `open`: the breaker is open (deliveries wait, spending no attempt, until a probe succeeds); `disabled`: the webhook is off.',
+    }),
+    consecutiveFailures: z.number().int(),
+    failingSince: NullableTime.openapi({ description: 'First failure since the last success; auto-disable counts `disableAfterDays` from here.' }),
+    lastSuccessAt: NullableTime,
+    nextProbeAt: NullableTime.openapi({ description: 'When the open breaker lets one probe request through.' }),
+    effectiveConcurrency: z.number().int().nullable().openapi({ description: 'The adaptive limit of requests in flight (at most maxConcurrency); null before the first send.' }),
+    inFlight: z.number().int(),
+  })
+  .openapi('EndpointHealth');
+
+export const WebhookWithHealth = Webhook.extend({ health: EndpointHealth }).openapi('WebhookWithHealth');
+
 export const WebhookWithSecret = Webhook.extend({
   secret: z.string().openapi({ description: 'The signing secret. Returned only here (create and rotate): store it now.' }),
 }).openapi('WebhookWithSecret');

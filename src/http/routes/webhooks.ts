@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { tenantFilter } from '../auth.js';
-import { epochMs, iso, webhookJson } from '../present.js';
+import { epochMs, healthJson, iso, webhookJson } from '../present.js';
 import {
   CreateWebhookBody,
   DisableWebhookBody,
@@ -12,6 +12,7 @@ import {
   Webhook,
   WebhookListQuery,
   WebhookPage,
+  WebhookWithHealth,
   WebhookWithSecret,
 } from '../schemas.js';
 import { BEARER, errors, IDEMPOTENCY_HEADER_PARAMETER, json, optionalJsonBody, requiredJsonBody, type App } from './common.js';
@@ -47,7 +48,7 @@ const getWebhookRoute = createRoute({
   path: '/v1/webhooks/{id}',
   summary: 'Get a webhook',
   request: { params: IdParam },
-  responses: { 200: json(Webhook, 'The webhook (without its secret or header values).'), ...errors(404) },
+  responses: { 200: json(WebhookWithHealth, 'The webhook (without its secret or header values) and its endpoint health.'), ...errors(404) },
 });
 
 const updateWebhookRoute = createRoute({
@@ -132,8 +133,9 @@ export function registerWebhookRoutes(app: App): void {
   });
 
   app.openapi(getWebhookRoute, async (c) => {
-    const webhook = await c.get('herald').webhooks.get(c.req.valid('param').id);
-    return c.json(webhookJson(webhook), 200);
+    const herald = c.get('herald');
+    const webhook = await herald.webhooks.get(c.req.valid('param').id);
+    return c.json({ ...webhookJson(webhook), health: healthJson(await herald.webhooks.health(webhook.id)) }, 200);
   });
 
   app.openapi(updateWebhookRoute, async (c) => {

@@ -2,7 +2,7 @@ import { WebhookNotFoundError } from '../../errors.js';
 import type { DeliveryStatus } from '../../store/schema.js';
 import { tenantFilter } from '../auth.js';
 import { HttpError } from '../errors.js';
-import { deliveryDetailJson, deliveryJson, webhookJson } from '../present.js';
+import { deliveryDetailJson, deliveryJson, healthJson, webhookJson } from '../present.js';
 import { deliveriesPage, type DeliveryFilters } from './deliveries-page.js';
 import { deliveryPage } from './delivery-page.js';
 import { errorPage } from './error-page.js';
@@ -39,10 +39,13 @@ export function registerPageRoutes(ui: UiApp, opts: { temporalUi: TemporalWebUi 
       limit: WEBHOOKS_PER_PAGE,
       ...(cursor ? { cursor } : {}),
     });
-    const rows = page.items.map((stored) => {
-      const webhook = webhookJson(stored);
-      return { webhook, health: webhookHealth(webhook) ?? webhookHealth(stored) };
-    });
+    const herald = c.get('herald');
+    const rows = await Promise.all(
+      page.items.map(async (stored) => {
+        const webhook = { ...webhookJson(stored), health: healthJson(await herald.webhooks.health(stored.id)) };
+        return { webhook, health: webhookHealth(webhook) };
+      }),
+    );
     return c.html(webhooksPage({ session, rows, tenant: session.caller.kind === 'admin' ? tenant : undefined, cursor, nextCursor: page.nextCursor }));
   });
 
