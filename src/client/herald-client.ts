@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { DataEngine } from '../store/data-engine.js';
 import type { SecretBox } from '../store/secret-box.js';
+import { withTracing } from '../telemetry/traced-client.js';
 import { ValidationError } from '../errors.js';
 import type { ClientContext } from './context.js';
 import { deliveriesApi } from './deliveries-api.js';
@@ -47,7 +48,9 @@ export class HeraldClient {
   readonly deliveries: ReturnType<typeof deliveriesApi>;
   readonly #ctx: ClientContext;
 
-  constructor(options: HeraldClientOptions, scope?: string) {
+  constructor(given: HeraldClientOptions, scope?: string) {
+    // With tracing on, every start must carry the trace context; done once here, so forTenant reuses the client.
+    const options = { ...given, temporal: withTracing(given.temporal) };
     this.#ctx = {
       temporal: options.temporal,
       store: options.store,
