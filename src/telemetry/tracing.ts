@@ -7,7 +7,7 @@
 import { context, propagation, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { envDetectorSync, Resource } from '@opentelemetry/resources';
-import { BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import {
@@ -15,7 +15,9 @@ import {
   OpenTelemetryActivityInboundInterceptor,
   OpenTelemetryActivityOutboundInterceptor,
   OpenTelemetryWorkflowClientInterceptor,
+  type OpenTelemetrySinks,
 } from '@temporalio/interceptors-opentelemetry';
+import type { InjectedSinks } from '@temporalio/worker';
 import { activeTracing, setActiveTracing, type Tracing } from './active-tracing.js';
 import type { TracingConfig } from './tracing-config.js';
 
@@ -30,6 +32,23 @@ function exporterFor(config: TracingConfig): SpanExporter {
   const { exporter } = config;
   if (exporter.kind === 'console') return new ConsoleSpanExporter();
   return new OTLPTraceExporter({ url: exporter.url, headers: { ...exporter.headers } });
+}
+
+/**
+ * The SDK's workflow span sink, told less: it copies the whole WorkflowInfo onto every workflow span (search
+ * attributes, memo, build ids, nested objects that are no valid span attribute), where the ids suffice.
+ */
+function workflowSpanSink(processor: SpanProcessor, resource: Resource): InjectedSinks<OpenTelemetrySinks>['exporter'] {
+  const sdk = makeWorkflowExporter(processor, resource);
+  return {
+    export: {
+      ...sdk.export,
+      fn: async (info, spans) => {
+        const named = { workflowId: info.workflowId, runId: info.runId, workflowType: info.workflowType, taskQueue: info.taskQueue, namespace: info.namespace, attempt: info.attempt };
+        await sdk.export.fn(named as typeof info, spans);
+      },
+    },
+  };
 }
 
 /** Starts tracing for this process. Once only: a second start while one runs is a bug. */
@@ -64,7 +83,7 @@ export function startTracing(config: TracingConfig, options: StartTracingOptions
       },
       // Workflow code cannot export (no I/O in the sandbox): its spans come out through this sink, which is
       // not called during replay, so a replayed workflow task exports nothing twice.
-      sinks: { exporter: makeWorkflowExporter(processor, resource) },
+      sinks: { exporter: workflowSpanSink(processor, resource) },
     },
     flush: () => provider.forceFlush(),
     async shutdown() {
