@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DELIVERY_WORKFLOW_TYPE } from '../../src/delivery/start-delivery.js';
 import { freePort } from '../../src/embedded/child-process.js';
 import { API_TOKEN_FILE_NAME } from '../../src/runtime/api-tokens-file.js';
 import { startHeraldProcess, type HeraldProcess } from '../support/herald-process.js';
@@ -97,7 +98,7 @@ describe('herald start with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
       }
       // OTLP protobuf keeps strings as UTF-8 bytes and ids as raw bytes: both can be looked for directly.
       const sent = Buffer.concat(exports.map((e) => e.body));
-      for (const name of ['herald.publish', 'StartWorkflow:deliverWebhookV2', 'RunWorkflow:deliverWebhookV2', 'RunActivity:deliverFirstAttempt', 'POST 127.0.0.1', 'herald-e2e', String(published.eventId)]) {
+      for (const name of ['herald.publish', `StartWorkflow:${DELIVERY_WORKFLOW_TYPE}`, `RunWorkflow:${DELIVERY_WORKFLOW_TYPE}`, 'RunActivity:deliverFirstAttempt', 'POST 127.0.0.1', 'herald-e2e', String(published.eventId)]) {
         expect(sent.includes(name), name).toBe(true);
       }
       expect(sent.includes('payload-marker-e2e')).toBe(false);
