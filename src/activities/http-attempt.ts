@@ -6,6 +6,7 @@ import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 
 import { findEgressRefusal } from '../egress/egress-refusal.js';
+import { traceHttpAttempt } from '../telemetry/spans.js';
 
 /** Only this much of a response body is kept (for the delivery log); the rest is never read. */
 export const RESPONSE_BODY_LIMIT_BYTES = 16 * 1024;
@@ -59,7 +60,12 @@ export class HttpAttemptError extends Error {
   }
 }
 
+/** One attempt, in a CLIENT span (`POST <host>`) when tracing is on. */
 export async function performHttpAttempt(input: HttpAttemptInput): Promise<HttpAttemptResult> {
+  return await traceHttpAttempt({ method: (input.method ?? 'POST').toUpperCase(), url: input.url }, () => attemptOnce(input));
+}
+
+async function attemptOnce(input: HttpAttemptInput): Promise<HttpAttemptResult> {
   const startedAt = performance.now();
   const elapsedMs = (): number => Math.round(performance.now() - startedAt);
   const method = (input.method ?? 'POST').toUpperCase();

@@ -7,6 +7,7 @@ import { countSkippedDeliveries } from '../store/deliveries.js';
 import { findEvent, recordEvent, type StoredEvent } from '../store/events.js';
 import type { fanOutEvent } from '../workflows/fan-out-event.js';
 import type { FanOutEventResult } from '../workflows/messages.js';
+import { inSpan } from '../telemetry/spans.js';
 import { starterOf, type ClientContext } from './context.js';
 import { resolveTenant, TenantId } from './tenant.js';
 import { EventId, EventTime, EventType, newEventId, parseOrThrow, payloadJson, toEpochMs } from './validation.js';
@@ -77,13 +78,20 @@ export function eventsApi(ctx: ClientContext) {
      * finishes any fan-out still open after a minute.
      */
     async publish(raw: PublishInput): Promise<Published> {
-      const input = parseOrThrow(PublishInput, raw);
-      const tenantId = resolveTenant(ctx.scope, input.tenantId);
-      const json = payloadJson(input.payload, ctx.maxPayloadBytes);
-      const eventId = input.id ?? newEventId();
-      const now = ctx.clock();
-      const { event, created } = await storeEvent(ctx, { tenantId, eventId, eventType: input.type, eventTimeMs: toEpochMs(input.time, now), payloadJson: json });
-      return { ...(await fanOut(ctx, event, input.fanOut)), created };
+      // The root of the event's trace: every delivery start, workflow, activity and HTTP attempt descends from it.
+      return await inSpan('herald.publish', {}, async (span) => {
+        const input = parseOrThrow(PublishInput, raw);
+        const tenantId = resolveTenant(ctx.scope, input.tenantId);
+        const json = payloadJson(input.payload, ctx.maxPayloadBytes);
+        const eventId = input.id ?? newEventId();
+        // Ids and the type only: the payload never goes into a span.
+        span.setAttributes({ 'herald.event.id': eventId, 'herald.event.type': input.type, 'herald.tenant.id': tenantId });
+        const now = ctx.clock();
+        const { event, created } = await storeEvent(ctx, { tenantId, eventId, eventType: input.type, eventTimeMs: toEpochMs(input.time, now), payloadJson: json });
+        const published = { ...(await fanOut(ctx, event, input.fanOut)), created };
+        span.setAttributes({ 'herald.fan_out': published.fanOut, 'herald.event.created': created });
+        return published;
+      });
     },
 
     async get(eventId: string, tenantId?: string): Promise<StoredEvent> {

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { DataEngine } from '../store/data-engine.js';
 import type { SecretBox } from '../store/secret-box.js';
+import { withTracing } from '../telemetry/traced-client.js';
 import { ValidationError } from '../errors.js';
 import type { ClientContext } from './context.js';
 import { deliveriesApi } from './deliveries-api.js';
@@ -49,7 +50,9 @@ export class HeraldClient {
   readonly tenants: ReturnType<typeof tenantsApi>;
   readonly #ctx: ClientContext;
 
-  constructor(options: HeraldClientOptions, scope?: string) {
+  constructor(given: HeraldClientOptions, scope?: string) {
+    // With tracing on, every start must carry the trace context; done once here, so forTenant reuses the client.
+    const options = { ...given, temporal: withTracing(given.temporal) };
     this.#ctx = {
       temporal: options.temporal,
       store: options.store,

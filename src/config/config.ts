@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseEgressAllowList, type EgressAllowList } from '../egress/allow-list.js';
 import { ConfigError } from '../errors.js';
+import { parseTracingConfig, TRACING_VARIABLES, type TracingConfig, type TracingVariables } from '../telemetry/tracing-config.js';
 import { parseApiTokens, type ApiToken } from './api-tokens.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_SHUTDOWN_GRACE_MS } from './defaults.js';
 
@@ -48,6 +49,8 @@ export interface Config {
   directFanOutLimit: number;
   /** The re-fan schedule: how often it runs, and how old an unfinished event must be before it is repaired. */
   refan: { intervalMs: number; olderThanMs: number };
+  /** OpenTelemetry tracing from the standard OTEL_* variables; undefined = off (the default). */
+  tracing: TracingConfig | undefined;
 }
 
 /** An optional number variable: unset or empty is `fallback`; anything else must pass `accepts`. */
@@ -126,6 +129,8 @@ const EnvSchema = z.object({
   HERALD_DIRECT_FAN_OUT_LIMIT: nonNegativeNumber(100),
   HERALD_REFAN_INTERVAL_SECONDS: positiveInt(60),
   HERALD_REFAN_AFTER_SECONDS: positiveInt(60),
+  // Checked together by parseTracingConfig (whether tracing is on depends on several of them).
+  ...(Object.fromEntries(TRACING_VARIABLES.map((name) => [name, z.string().optional()])) as Record<keyof TracingVariables, z.ZodOptional<z.ZodString>>),
 });
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -224,6 +229,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, cwd = proces
     },
     directFanOutLimit: Math.floor(e.HERALD_DIRECT_FAN_OUT_LIMIT),
     refan: { intervalMs: e.HERALD_REFAN_INTERVAL_SECONDS * 1000, olderThanMs: e.HERALD_REFAN_AFTER_SECONDS * 1000 },
+    tracing: parseTracingConfig(e),
   };
 }
 
@@ -266,6 +272,11 @@ export function describeConfig(config: Config): Record<string, unknown> {
     egressAllow: config.egressAllow.entries,
     encryptionKey: config.encryptionKey ? '***' : undefined,
     apiTokens: config.apiTokens ? `${config.apiTokens.length} token(s)` : undefined,
+    // OTLP headers usually carry the collector's API key.
+    tracing:
+      config.tracing?.exporter.kind === 'otlp'
+        ? { ...config.tracing, exporter: { ...config.tracing.exporter, headers: Object.keys(config.tracing.exporter.headers).map((name) => `${name}: ***`) } }
+        : config.tracing,
   };
 }
 

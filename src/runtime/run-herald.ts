@@ -25,6 +25,8 @@ import { openEngine } from '../store/open-engine.js';
 import { createSecretBox } from '../store/secret-box.js';
 import { backfillSubscriptions } from '../store/subscriptions.js';
 import { convertLegacyWebhooks } from '../store/webhooks.js';
+import type { Tracing } from '../telemetry/active-tracing.js';
+import { traceContextFields } from '../telemetry/log-trace-context.js';
 import { createWorker } from '../worker/create-worker.js';
 import { ensureRefanSchedule } from '../worker/refan-schedule.js';
 import { ensureRetentionSchedule } from '../worker/retention-schedule.js';
@@ -51,6 +53,7 @@ export interface RunOptions {
 }
 
 interface Running {
+  tracing?: Tracing;
   temporal?: TemporalConnections;
   store?: DataEngine;
   worker?: Worker;
@@ -76,10 +79,12 @@ async function startRoles(options: RunOptions, config: Config, logger: Logger, r
   const metrics = new HeraldMetrics({ store });
   running.temporal = await connectTemporal(config, logger, { embedded: options.role === 'start' });
   const { connection, nativeConnection } = running.temporal;
-  const temporal = new Client({ connection, namespace: config.temporalNamespace });
+  // With tracing on, every client's starts carry the trace context (publish → delivery, fan-out activity → delivery).
+  const interceptors = running.tracing?.clientInterceptors;
+  const temporal = new Client({ connection, namespace: config.temporalNamespace, ...(interceptors ? { interceptors } : {}) });
   // Where a worker runs in this process, deliveries start over its own NativeConnection with eager start: the
   // server hands the first workflow task straight back instead of through the task queue.
-  const starting = withWorker ? new Client({ connection: nativeConnection, namespace: config.temporalNamespace }) : temporal;
+  const starting = withWorker ? new Client({ connection: nativeConnection, namespace: config.temporalNamespace, ...(interceptors ? { interceptors } : {}) }) : temporal;
   const recordStart = (started: { eager: boolean }) => metrics.recordStart(started);
   const herald = new HeraldClient({
     temporal: starting,
@@ -102,6 +107,7 @@ async function startRoles(options: RunOptions, config: Config, logger: Logger, r
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
       shutdownGraceMs: config.shutdownGraceMs,
+      ...(running.tracing ? { tracing: running.tracing.worker } : {}),
       deps: {
         store,
         box,
@@ -168,6 +174,14 @@ async function stopRoles(running: Running, logger: Logger): Promise<void> {
   await running.workerRun?.catch(() => undefined);
   await running.temporal?.close();
   await running.store?.close().catch((err: unknown) => logger.warn({ err }, 'closing the database failed'));
+  // Last, so the spans of everything that drained above are exported before the process exits.
+  await running.tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'exporting the last spans failed'));
+}
+
+/** A URL as it may be logged: any user:password part dropped. */
+function withoutCredentials(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.origin}${parsed.pathname}`;
 }
 
 /** Errors about the user's setup are explained in one line; anything else is a bug and keeps its stack. */
@@ -189,6 +203,8 @@ export async function runHerald(options: RunOptions, env: NodeJS.ProcessEnv = pr
     timestamp: pino.stdTimeFunctions.isoTime,
     // Defence in depth: nothing should log these, and if something does they are masked.
     redact: { paths: ['*.secret', '*.secrets', '*.headers', '*.authorization', '*.token', 'config.encryptionKey'], censor: '***' },
+    // Each line logged inside a span names its trace (only with tracing on: off, there is nothing to look up).
+    ...(config.tracing ? { mixin: traceContextFields } : {}),
   });
   // Temporal's own runtime logs through the same logger; Herald handles the signals itself.
   Runtime.install({
@@ -204,6 +220,12 @@ export async function runHerald(options: RunOptions, env: NodeJS.ProcessEnv = pr
   });
 
   const running: Running = {};
+  if (config.tracing) {
+    // Loaded only when asked for: with tracing off no OpenTelemetry SDK is loaded or registered.
+    const { startTracing } = await import('../telemetry/tracing.js');
+    running.tracing = startTracing(config.tracing, { serviceVersion: heraldVersion() });
+    logger.info(`Tracing on: ${config.tracing.exporter.kind === 'otlp' ? `OTLP to ${withoutCredentials(config.tracing.exporter.url)}` : 'spans printed to stdout'} (service ${config.tracing.serviceName})`);
+  }
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
