@@ -188,15 +188,21 @@ describe('operational events on the dev server', () => {
     const order = await herald.events.publish({ tenantId, type: 'order.created', payload: { n: 1 } });
     const [orderDeath] = await finished(tenantId, order.eventId, 1);
     expect(orderDeath).toMatchObject({ webhookId: orders.webhook.id, status: 'dead', responseCode: 400 });
+    // The worker published the death itself when the attempt came back dead; reporting it again is a no-op.
     const reported = await publishOperationalEvent(deps, deathOf(orderDeath!));
-    expect(reported).toMatchObject({ published: true, eventId: `herald_delivery_dead_${orderDeath!.id}_${orderDeath!.runId}`, deliveries: 2 });
+    expect(reported).toMatchObject({ published: false, reason: 'already published', eventId: `herald_delivery_dead_${orderDeath!.id}_${orderDeath!.runId}` });
     const secondRound = await finished(tenantId, reported.eventId, 2);
     expect(secondRound.map((d) => d.webhookId).sort()).toEqual([ops.webhook.id, broken.webhook.id].sort());
 
     await opsRx.waitForRequests(2, DELIVERY_TIMEOUT_MS);
-    expect(verifyStandard(ops.secret, opsRx.requests[1]!)).toEqual({
+    const deathEvent = verifyStandard(ops.secret, opsRx.requests[1]!) as { timestamp: string; data: { occurredAt: string } };
+    // When the worker noticed the death: at or just after the row's final write.
+    const noticedAt = Date.parse(deathEvent.data.occurredAt);
+    expect(noticedAt).toBeGreaterThanOrEqual(orderDeath!.updatedAt);
+    expect(noticedAt - orderDeath!.updatedAt).toBeLessThan(5_000);
+    expect(deathEvent).toEqual({
       type: 'herald.delivery.dead',
-      timestamp: new Date(orderDeath!.updatedAt).toISOString(),
+      timestamp: deathEvent.data.occurredAt,
       data: {
         deliveryId: orderDeath!.id,
         runId: orderDeath!.runId,
@@ -206,7 +212,7 @@ describe('operational events on the dev server', () => {
         attempts: 1,
         responseCode: 400,
         error: orderDeath!.error,
-        occurredAt: new Date(orderDeath!.updatedAt).toISOString(),
+        occurredAt: deathEvent.data.occurredAt,
       },
     });
 

@@ -128,7 +128,9 @@ describe('REST API on the dev server', () => {
     const got = await admin().get(`/v1/webhooks/${webhook.id}`);
     expect(got.status).toBe(200);
     const { secret, ...withoutSecret } = webhook;
-    expect(got.body).toEqual(withoutSecret);
+    // One webhook read shows its endpoint's health too; a new one has sent nothing yet.
+    const health = { state: 'healthy', consecutiveFailures: 0, failingSince: null, lastSuccessAt: null, nextProbeAt: null, effectiveConcurrency: null, inFlight: 0 };
+    expect(got.body).toEqual({ ...withoutSecret, health });
     expect(JSON.stringify(got.body)).not.toContain(secret);
 
     const listed = await admin().get(`/v1/webhooks?tenantId=${tenantId}`);

@@ -93,7 +93,7 @@ describe('tracing on the dev server', () => {
     const healthy = await fx.receiver();
     const flaky = await fx.receiver((_req, index) => (index === 0 ? { status: 503, body: 'down' } : { status: 200, body: 'ok' }));
     // Attempt 1 now, attempt 2 a second after a failure (one retry is all the flaky receiver needs).
-    const options = { tenantId, eventTypes: ['order.*'], retrySchedule: [0, 1, 1], retryJitter: 0, headers: { 'x-custom': HEADER_VALUE } };
+    const options = { tenantId, eventTypes: ['order.*'], retrySchedule: [1, 1], retryJitter: 0, headers: { 'x-custom': HEADER_VALUE } };
     const a = await herald.webhooks.create({ ...options, url: `${healthy.url}?token=query-secret-a` });
     const b = await herald.webhooks.create({ ...options, url: `${flaky.url}?token=query-secret-b` });
 
