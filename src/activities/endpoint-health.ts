@@ -17,6 +17,9 @@ import type { ActivityDeps } from './create-activities.js';
 const SHORT_WAIT_MS = 1_000;
 /** …for at most this long in total, so one endpoint's backlog never holds a worker slot another endpoint needs. */
 const MAX_INLINE_WAIT_MS = 3_000;
+/** A breaker wait is lengthened by up to this fraction of itself (at most BREAKER_SPREAD_MAX_MS), at random. */
+const BREAKER_SPREAD = 0.5;
+const BREAKER_SPREAD_MAX_MS = 60_000;
 /** How long a permit is held at most beyond the request's own timeout (signing, the table writes around it). */
 const LEASE_MARGIN_MS = 15_000;
 
@@ -52,7 +55,12 @@ export async function admit(deps: ActivityDeps, webhook: Webhook): Promise<Admis
     }
     const now = deps.clock();
     const waitMs = decision.untilMs - now;
-    if (waitMs > SHORT_WAIT_MS || now + waitMs - started > MAX_INLINE_WAIT_MS) return { kind: 'wait', untilMs: decision.untilMs, message: decision.message };
+    if (waitMs > SHORT_WAIT_MS || now + waitMs - started > MAX_INLINE_WAIT_MS) {
+      // Behind an open breaker, a backlog of thousands would all wake at the probe time only to wait again:
+      // spread them over part of the wait, so each wake-up is one read, not a herd of them.
+      const spreadMs = decision.reason === 'breaker-open' ? Math.min(BREAKER_SPREAD_MAX_MS, waitMs * BREAKER_SPREAD) * deps.random() : 0;
+      return { kind: 'wait', untilMs: decision.untilMs + Math.floor(spreadMs), message: decision.message };
+    }
     if (!activityInfo().isLocal) heartbeat();
     await delay(Math.max(waitMs, 10));
   }
