@@ -183,8 +183,8 @@ describe('endpoint health on the dev server', () => {
       );
       // The gate granted at most 5 in any second, and the endpoint saw at most 5 in any second.
       expect(granted).toHaveLength(200);
-      expect(busiestSecond(granted)).toBeLessThanOrEqual(5);
-      expect(busiestSecond(times)).toBeLessThanOrEqual(5);
+      expect(busiestSecond(granted), 'grants by the endpoint gates in the busiest second').toBeLessThanOrEqual(5);
+      expect(busiestSecond(times), 'requests reaching the endpoint in the busiest second').toBeLessThanOrEqual(5);
       expect(arrivals).toHaveLength(200);
       expect(new Set(arrivals.map((a) => a.id))).toEqual(new Set(eventIds));
 
