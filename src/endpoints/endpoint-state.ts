@@ -9,6 +9,12 @@ import { type RateWindow } from './rate-window.js';
 
 export const INITIAL_COOLDOWN_MS = 30_000;
 export const MAX_COOLDOWN_MS = 600_000;
+/**
+ * How soon a delivery that found the probe in flight looks again. Not the probe's lease (the webhook's timeout
+ * plus a margin, 30 s by default): nothing wakes a waiting delivery when the probe succeeds, so sleeping the
+ * lease held the backlog that long after the breaker had closed.
+ */
+export const PROBE_RECHECK_MS = 1_000;
 /** Multiplicative decrease of the adaptive limit on a congestion signal. */
 export const DECREASE_FACTOR = 0.5;
 const DAY_MS = 86_400_000;
@@ -169,7 +175,7 @@ export function breakerAdmission(state: EndpointState, policy: EndpointPolicy, n
   if (state.probeHolder !== null && state.probeUntil !== null && now < state.probeUntil) {
     return {
       kind: 'wait',
-      untilMs: state.probeUntil,
+      untilMs: Math.min(state.probeUntil, now + PROBE_RECHECK_MS),
       message: `breaker open ${failuresPhrase(state)}: a probe request is in flight (its lease ends ${clockTime(state.probeUntil)})`,
     };
   }

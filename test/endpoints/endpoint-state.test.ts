@@ -12,6 +12,7 @@ import {
   MAX_COOLDOWN_MS,
   nextCooldown,
   nextVersion,
+  PROBE_RECHECK_MS,
   reportWriteIsOptional,
   withProbe,
   type EndpointState,
@@ -134,7 +135,9 @@ describe('circuit breaker', () => {
     expect(breakerAdmission(open, POLICY, at)).toEqual({ kind: 'probe' });
     const probing = withProbe(open, 'probe-1', at + 15_000, at);
     const behind = breakerAdmission(probing, POLICY, at + 1);
-    expect(behind).toMatchObject({ kind: 'wait', untilMs: at + 15_000 });
+    // It looks again shortly (nothing wakes it when the probe succeeds), never later than the lease's end.
+    expect(behind).toMatchObject({ kind: 'wait', untilMs: at + 1 + PROBE_RECHECK_MS });
+    expect(breakerAdmission(probing, POLICY, at + 14_900)).toMatchObject({ kind: 'wait', untilMs: at + 15_000 });
     // An expired probe lease (its worker crashed) lets the next caller probe.
     expect(breakerAdmission(probing, POLICY, at + 15_000)).toEqual({ kind: 'probe' });
   });
