@@ -12,7 +12,7 @@ import { findDelivery, recordAttemptFinished, type AttemptOutcome } from '../sto
 import { findEvent, type StoredEvent } from '../store/events.js';
 import { findWebhookForSending, type WebhookForSending } from '../store/webhooks.js';
 import type { SendPermit } from '../endpoints/endpoint-gate.js';
-import { announce, disableEndpoint, release } from './endpoint-health.js';
+import { announce, disableEndpoint, freshPermit, release } from './endpoint-health.js';
 import { FailureType } from '../delivery/failure-types.js';
 import type { SendSignedWebhookInput } from '../workflows/messages.js';
 import { classifyAttempt } from './classify-response.js';
@@ -135,6 +135,7 @@ async function sendAndRecord(deps: ActivityDeps, input: SendSignedWebhookInput, 
   // activity cannot heartbeat: its workflow task is what Temporal watches.
   const beating = activityInfo().isLocal ? undefined : setInterval(() => heartbeat(), HEARTBEAT_INTERVAL_MS);
   try {
+    permit = await freshPermit(deps, webhook, permit);
     response = await performHttpAttempt({
       url: webhook.url,
       method: webhook.method,

@@ -17,9 +17,10 @@ import type { ActivityDeps } from './create-activities.js';
 const SHORT_WAIT_MS = 1_000;
 /** …for at most this long in total, so one endpoint's backlog never holds a worker slot another endpoint needs. */
 const MAX_INLINE_WAIT_MS = 3_000;
-/** A breaker wait is lengthened by up to this fraction of itself (at most BREAKER_SPREAD_MAX_MS), at random. */
-const BREAKER_SPREAD = 0.5;
-const BREAKER_SPREAD_MAX_MS = 60_000;
+/** A delivery's waits behind an open breaker: doubling from the first to the last, plus a random spread. */
+const BREAKER_WAIT_FIRST_MS = 30_000;
+const BREAKER_WAIT_MAX_MS = 600_000;
+const BREAKER_SPREAD_MAX_MS = 120_000;
 /** How long a permit is held at most beyond the request's own timeout (signing, the table writes around it). */
 const LEASE_MARGIN_MS = 15_000;
 
@@ -40,8 +41,11 @@ export type Admission =
   /** The gate disabled the endpoint (failing for `disableAfterDays`); this delivery is skipped too. */
   | { kind: 'disabled'; reason: string };
 
-/** May this delivery's request go now? Waits of a few hundred ms are slept here; longer ones are returned. */
-export async function admit(deps: ActivityDeps, webhook: Webhook): Promise<Admission> {
+/**
+ * May this delivery's request go now? Waits of a few hundred ms are slept here; longer ones are returned.
+ * `waitsSoFar`: how many times this delivery already came back to find the endpoint closed (its backoff).
+ */
+export async function admit(deps: ActivityDeps, webhook: Webhook, waitsSoFar = 0): Promise<Admission> {
   if (!deps.gate) return { kind: 'go', permit: undefined };
   const policy = endpointPolicyOf(webhook);
   const leaseMs = webhook.timeoutMs + LEASE_MARGIN_MS;
@@ -56,13 +60,43 @@ export async function admit(deps: ActivityDeps, webhook: Webhook): Promise<Admis
     const now = deps.clock();
     const waitMs = decision.untilMs - now;
     if (waitMs > SHORT_WAIT_MS || now + waitMs - started > MAX_INLINE_WAIT_MS) {
-      // Behind an open breaker, a backlog of thousands would all wake at the probe time only to wait again:
-      // spread them over part of the wait, so each wake-up is one read, not a herd of them.
-      const spreadMs = decision.reason === 'breaker-open' ? Math.min(BREAKER_SPREAD_MAX_MS, waitMs * BREAKER_SPREAD) * deps.random() : 0;
-      return { kind: 'wait', untilMs: decision.untilMs + Math.floor(spreadMs), message: decision.message };
+      if (decision.reason !== 'breaker-open') return { kind: 'wait', untilMs: decision.untilMs, message: decision.message };
+      // Behind an open breaker, a backlog of thousands would all wake at each probe time only to wait again.
+      // Each delivery instead backs off on its own (30 s doubling to 10 min, like the cool-down) and is spread
+      // at random over as long again (≤ 2 min): enough of them still wake near every probe time, and each
+      // wake-up costs one read.
+      const backoffMs = Math.max(waitMs, Math.min(BREAKER_WAIT_MAX_MS, BREAKER_WAIT_FIRST_MS * 2 ** Math.min(waitsSoFar, 10)));
+      const spreadMs = Math.min(backoffMs, BREAKER_SPREAD_MAX_MS) * deps.random();
+      return { kind: 'wait', untilMs: now + Math.floor(backoffMs + spreadMs), message: decision.message };
     }
     if (!activityInfo().isLocal) heartbeat();
     await delay(Math.max(waitMs, 10));
+  }
+}
+
+/**
+ * A rate-limited endpoint's window counts grants, so a grant must turn into a request at once: on a busy worker
+ * the time between them (the table write, signing, a crowded event loop) could let requests bunch up at the
+ * endpoint beyond its limit. A grant older than this when the request is about to go is given back and taken
+ * again. Only rate-limited endpoints pay for it, and only when the worker was slow.
+ */
+const STALE_GRANT_MS = 50;
+/** How long a renewal may wait for its turn in the window before the request goes on its earlier grant. */
+const RENEWAL_WAIT_MS = 5_000;
+
+/** The permit to send on now: the same one, or a renewed one if it is a rate-limited grant grown stale. */
+export async function freshPermit(deps: ActivityDeps, webhook: Webhook, permit: SendPermit | undefined): Promise<SendPermit | undefined> {
+  if (!deps.gate || !permit || webhook.rateLimitPerSecond === null || deps.clock() - permit.acquiredAt <= STALE_GRANT_MS) return permit;
+  const policy = endpointPolicyOf(webhook);
+  await deps.gate.release(permit, null, policy);
+  const deadline = deps.clock() + RENEWAL_WAIT_MS;
+  for (;;) {
+    const decision = await deps.gate.acquire(webhook.id, policy, webhook.timeoutMs + LEASE_MARGIN_MS);
+    if (decision.kind === 'go') return decision.permit;
+    // The breaker opened or the endpoint was disabled meanwhile: this one request (already counted as an
+    // attempt in the table) goes without a permit rather than being lost.
+    if (decision.kind !== 'wait' || decision.reason === 'breaker-open' || deps.clock() > deadline) return undefined;
+    await delay(Math.max(10, Math.min(decision.untilMs - deps.clock(), SHORT_WAIT_MS)));
   }
 }
 

@@ -63,7 +63,8 @@ async function attemptCountedByTable(deps: ActivityDeps, input: SendSignedWebhoo
   }
   const attempt = made + 1;
   // The endpoint's breaker, rate limit and concurrency first: waiting for them spends no attempt.
-  const admission = await admit(deps, targets.webhook);
+  // This activity's tries beyond the requests the delivery made are (nearly all) earlier waits: its backoff.
+  const admission = await admit(deps, targets.webhook, Math.max(0, activityInfo().attempt - made));
   if (admission.kind === 'disabled') {
     return { kind: 'final', type: FailureType.WebhookDisabled, attempt: made, responseCode: row.responseCode, error: `skipped: webhook disabled (${admission.reason})`, recorded: false };
   }

@@ -31,6 +31,7 @@ import { createWorker } from '../worker/create-worker.js';
 import { ensureRefanSchedule } from '../worker/refan-schedule.js';
 import { ensureRetentionSchedule } from '../worker/retention-schedule.js';
 import { ensureLocalAdminToken } from './api-tokens-file.js';
+import { temporalLogLevel } from './temporal-log-level.js';
 import { connectTemporal, type TemporalConnections } from './temporal-connection.js';
 
 /** A line for the person at the terminal. */
@@ -209,11 +210,14 @@ export async function runHerald(options: RunOptions, env: NodeJS.ProcessEnv = pr
   // Temporal's own runtime logs through the same logger; Herald handles the signals itself.
   Runtime.install({
     logger: {
-      log: (level, message, meta) => logger[level === 'TRACE' ? 'trace' : level === 'DEBUG' ? 'debug' : level === 'INFO' ? 'info' : level === 'WARN' ? 'warn' : 'error'](meta ?? {}, message),
+      log: (given, message, meta) => {
+        const level = temporalLogLevel(given, message, meta);
+        logger[level === 'TRACE' ? 'trace' : level === 'DEBUG' ? 'debug' : level === 'INFO' ? 'info' : level === 'WARN' ? 'warn' : 'error'](meta ?? {}, message);
+      },
       trace: (m, meta) => logger.trace(meta ?? {}, m),
       debug: (m, meta) => logger.debug(meta ?? {}, m),
       info: (m, meta) => logger.info(meta ?? {}, m),
-      warn: (m, meta) => logger.warn(meta ?? {}, m),
+      warn: (m, meta) => (temporalLogLevel('WARN', m, meta) === 'WARN' ? logger.warn(meta ?? {}, m) : logger.debug(meta ?? {}, m)),
       error: (m, meta) => logger.error(meta ?? {}, m),
     },
     shutdownSignals: [],

@@ -60,6 +60,15 @@ describe('a dead endpoint beside a healthy one', () => {
     expect(health.state).toBe('open');
     const openedRequests = dead.requests.length;
 
+    // "Holding" the backlog: every delivery has made its first workflow task and waits for the breaker.
+    const settleDeadline = Date.now() + 300_000;
+    for (;;) {
+      const waiting = await dev.store.find('herald_deliveries', { where: { webhook_id: deadHook.id, status: 'pending' }, fields: ['id'], limit: DEAD_DELIVERIES });
+      if (waiting.length >= DEAD_DELIVERIES - THRESHOLD - 20 || Date.now() > settleDeadline) break;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+    await new Promise((r) => setTimeout(r, 5_000));
+    log(`backlog settled: ${DEAD_DELIVERIES} deliveries waiting`);
     const beside = await healthyRate('beside the open breaker');
     const ratio = beside / baseline;
     log(`healthy throughput beside the backlog: ${(ratio * 100).toFixed(0)} % of alone`);
