@@ -159,6 +159,8 @@ describe('endpoint health on the time-skipping server', () => {
     return { herald, clock, sends: log.sends, workerStore, run: <T>(body: () => Promise<T>) => worker.runUntil(body()) };
   }
 
+  // Each test's webhook has a tenant of its own: operational events (herald.webhook.failing, …) go to the
+  // tenant's other `*` webhooks, which would otherwise be the earlier tests' webhooks and their closed receivers.
   type Herald = Awaited<ReturnType<typeof setup>>['herald'];
 
   async function deliver(herald: Herald, webhookId: string) {
@@ -193,7 +195,7 @@ describe('endpoint health on the time-skipping server', () => {
       rx.respond = (_req, index) => (index < FAILING_REQUESTS ? { status: 503, body: 'down' } : { status: 200 });
       // A minute between retries, 19 of them: each delivery is back well before every probe after the first, so it
       // is the breaker (not the schedule) that decides when requests go; concurrency 1 keeps the count exact.
-      const { webhook } = await herald.webhooks.create({ url: rx.url, breakerThreshold: 3, maxConcurrency: 1, timeoutMs: 1_000, retrySchedule: Array(19).fill(60), retryJitter: 0 });
+      const { webhook } = await herald.webhooks.create({ tenantId: uniqueId('t-'), url: rx.url, breakerThreshold: 3, maxConcurrency: 1, timeoutMs: 1_000, retrySchedule: Array(19).fill(60), retryJitter: 0 });
 
       // Three deliveries, one after another, each failing its first attempt: the third failure opens the breaker.
       const failing = [];
@@ -267,7 +269,7 @@ describe('endpoint health on the time-skipping server', () => {
       rx.respond = () => (up ? { status: 200 } : { status: 503, body: 'down' });
       // Two hours between retries, 19 of them (the most a schedule may have): more than a day of failing, and at most
       // 13 attempts per delivery in it (every failed probe is followed by a 2-hour sleep), so none runs out.
-      const { webhook } = await herald.webhooks.create({ url: rx.url, breakerThreshold: 3, maxConcurrency: 1, disableAfterDays: 1, retrySchedule: Array(19).fill(7200), retryJitter: 0 });
+      const { webhook } = await herald.webhooks.create({ tenantId: uniqueId('t-'), url: rx.url, breakerThreshold: 3, maxConcurrency: 1, disableAfterDays: 1, retrySchedule: Array(19).fill(7200), retryJitter: 0 });
       const since = clock.now();
       const deliveries = [];
       for (let i = 0; i < 3; i++) {
@@ -339,7 +341,7 @@ describe('endpoint health on the time-skipping server', () => {
         seen.add(id);
         return { status: 503, body: 'down' };
       };
-      const { webhook } = await herald.webhooks.create({ url: rx.url });
+      const { webhook } = await herald.webhooks.create({ tenantId: uniqueId('t-'), url: rx.url });
       expect(webhook.retrySchedule).toEqual([...DEFAULT_RETRY_SCHEDULE_SECONDS]);
       const deliveries = [];
       for (let i = 0; i < 3; i++) deliveries.push(await deliver(herald, webhook.id));
@@ -390,7 +392,7 @@ describe('endpoint health on the time-skipping server', () => {
       const rx = await receiver();
       // Attempt 1 fails at once; attempt 2 (the regular activity, which heartbeats) hangs until it is cancelled.
       rx.respond = (_req, index) => (index === 0 ? { status: 503 } : { status: 200, delayMs: 30_000 });
-      const { webhook } = await herald.webhooks.create({ url: rx.url, timeoutMs: 60_000, retrySchedule: [5], retryJitter: 0 });
+      const { webhook } = await herald.webhooks.create({ tenantId: uniqueId('t-'), url: rx.url, timeoutMs: 60_000, retrySchedule: [5], retryJitter: 0 });
       const d = await deliver(herald, webhook.id);
 
       const cancelWhenInFlight = (async () => {
