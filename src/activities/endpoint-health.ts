@@ -21,6 +21,10 @@ const MAX_INLINE_WAIT_MS = 3_000;
 const BREAKER_WAIT_FIRST_MS = 30_000;
 const BREAKER_WAIT_MAX_MS = 600_000;
 const BREAKER_SPREAD_MAX_MS = 120_000;
+/** The wake-up rate a backlog behind an open breaker is spread to (each wake-up is one activity task and a read). */
+const BREAKER_WAKES_PER_SECOND = 10;
+/** How long a process trusts its count of an endpoint's waiting deliveries. */
+const BACKLOG_COUNT_TTL_MS = 10_000;
 /** How long a permit is held at most beyond the request's own timeout (signing, the table writes around it). */
 const LEASE_MARGIN_MS = 15_000;
 
@@ -63,15 +67,29 @@ export async function admit(deps: ActivityDeps, webhook: Webhook, waitsSoFar = 0
       if (decision.reason !== 'breaker-open') return { kind: 'wait', untilMs: decision.untilMs, message: decision.message };
       // Behind an open breaker, a backlog of thousands would all wake at each probe time only to wait again.
       // Each delivery instead backs off on its own (30 s doubling to 10 min, like the cool-down) and is spread
-      // at random over as long again (≤ 2 min): enough of them still wake near every probe time, and each
-      // wake-up costs one read.
+      // at random over a window sized to the backlog (about BREAKER_WAKES_PER_SECOND wake-ups a second, at
+      // least as long as the backoff up to 2 min): a few deliveries still wake near every probe time, a small
+      // backlog drains within seconds of the breaker closing, and a large one never wakes as a herd.
       const backoffMs = Math.max(waitMs, Math.min(BREAKER_WAIT_MAX_MS, BREAKER_WAIT_FIRST_MS * 2 ** Math.min(waitsSoFar, 10)));
-      const spreadMs = Math.min(backoffMs, BREAKER_SPREAD_MAX_MS) * deps.random();
+      const backlogMs = ((await waitingDeliveries(deps, webhook.id, now)) / BREAKER_WAKES_PER_SECOND) * 1000;
+      const spreadMs = Math.min(Math.max(Math.min(backoffMs, BREAKER_SPREAD_MAX_MS), backlogMs), BREAKER_WAIT_MAX_MS) * deps.random();
       return { kind: 'wait', untilMs: now + Math.floor(backoffMs + spreadMs), message: decision.message };
     }
     if (!activityInfo().isLocal) heartbeat();
     await delay(Math.max(waitMs, 10));
   }
+}
+
+const backlogCounts = new Map<string, { count: number; at: number }>();
+
+/** Deliveries of the endpoint waiting in the table (counted at most every 10 s per process and endpoint). */
+async function waitingDeliveries(deps: ActivityDeps, webhookId: string, now: number): Promise<number> {
+  const cached = backlogCounts.get(webhookId);
+  if (cached && now - cached.at < BACKLOG_COUNT_TTL_MS) return cached.count;
+  const count = await deps.store.count('herald_deliveries', { where: { webhook_id: webhookId, status: 'pending' } });
+  if (backlogCounts.size > 10_000) backlogCounts.clear();
+  backlogCounts.set(webhookId, { count, at: now });
+  return count;
 }
 
 /**
