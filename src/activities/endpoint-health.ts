@@ -20,7 +20,7 @@ const MAX_INLINE_WAIT_MS = 3_000;
 /** A delivery's waits behind an open breaker: doubling from the first to the last, plus a random spread. */
 const BREAKER_WAIT_FIRST_MS = 30_000;
 const BREAKER_WAIT_MAX_MS = 600_000;
-const BREAKER_SPREAD_MAX_MS = 120_000;
+const BREAKER_SPREAD_MIN_MS = 1_000;
 /** The wake-up rate a backlog behind an open breaker is spread to (each wake-up is one activity task and a read). */
 const BREAKER_WAKES_PER_SECOND = 10;
 /** How long a process trusts its count of an endpoint's waiting deliveries. */
@@ -67,12 +67,12 @@ export async function admit(deps: ActivityDeps, webhook: Webhook, waitsSoFar = 0
       if (decision.reason !== 'breaker-open') return { kind: 'wait', untilMs: decision.untilMs, message: decision.message };
       // Behind an open breaker, a backlog of thousands would all wake at each probe time only to wait again.
       // Each delivery instead backs off on its own (30 s doubling to 10 min, like the cool-down) and is spread
-      // at random over a window sized to the backlog (about BREAKER_WAKES_PER_SECOND wake-ups a second, at
-      // least as long as the backoff up to 2 min): a few deliveries still wake near every probe time, a small
-      // backlog drains within seconds of the breaker closing, and a large one never wakes as a herd.
+      // at random over a window sized to the backlog (about BREAKER_WAKES_PER_SECOND wake-ups a second, ≤ 10
+      // min): a few deliveries still wake near every probe time, a small backlog drains within seconds of the
+      // breaker closing, and a large one never wakes as a herd.
       const backoffMs = Math.max(waitMs, Math.min(BREAKER_WAIT_MAX_MS, BREAKER_WAIT_FIRST_MS * 2 ** Math.min(waitsSoFar, 10)));
       const backlogMs = ((await waitingDeliveries(deps, webhook.id, now)) / BREAKER_WAKES_PER_SECOND) * 1000;
-      const spreadMs = Math.min(Math.max(Math.min(backoffMs, BREAKER_SPREAD_MAX_MS), backlogMs), BREAKER_WAIT_MAX_MS) * deps.random();
+      const spreadMs = Math.min(Math.max(backlogMs, BREAKER_SPREAD_MIN_MS), BREAKER_WAIT_MAX_MS) * deps.random();
       return { kind: 'wait', untilMs: now + Math.floor(backoffMs + spreadMs), message: decision.message };
     }
     if (!activityInfo().isLocal) heartbeat();
