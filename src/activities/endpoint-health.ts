@@ -21,6 +21,8 @@ const MAX_INLINE_WAIT_MS = 3_000;
 const BREAKER_WAIT_FIRST_MS = 30_000;
 const BREAKER_WAIT_MAX_MS = 600_000;
 const BREAKER_SPREAD_MIN_MS = 1_000;
+/** The gate's "a probe is in flight, look again shortly" waits are at most this long. */
+const PROBE_IN_FLIGHT_WAIT_MS = 5_000;
 /** The wake-up rate a backlog behind an open breaker is spread to (each wake-up is one activity task and a read). */
 const BREAKER_WAKES_PER_SECOND = 10;
 /** How long a process trusts its count of an endpoint's waiting deliveries. */
@@ -70,7 +72,9 @@ export async function admit(deps: ActivityDeps, webhook: Webhook, waitsSoFar = 0
       // at random over a window sized to the backlog (about BREAKER_WAKES_PER_SECOND wake-ups a second, ≤ 10
       // min): a few deliveries still wake near every probe time, a small backlog drains within seconds of the
       // breaker closing, and a large one never wakes as a herd.
-      const backoffMs = Math.max(waitMs, Math.min(BREAKER_WAIT_MAX_MS, BREAKER_WAIT_FIRST_MS * 2 ** Math.min(waitsSoFar, 10)));
+      // A short wait means a probe is in flight and the gate asks to look again in a moment (its answer may
+      // close the breaker): no backoff then, or the backlog would sleep through the recovery.
+      const backoffMs = waitMs <= PROBE_IN_FLIGHT_WAIT_MS ? waitMs : Math.max(waitMs, Math.min(BREAKER_WAIT_MAX_MS, BREAKER_WAIT_FIRST_MS * 2 ** Math.min(waitsSoFar, 10)));
       const backlogMs = ((await waitingDeliveries(deps, webhook.id, now)) / BREAKER_WAKES_PER_SECOND) * 1000;
       const spreadMs = Math.min(Math.max(backlogMs, BREAKER_SPREAD_MIN_MS), BREAKER_WAIT_MAX_MS) * deps.random();
       return { kind: 'wait', untilMs: now + Math.floor(backoffMs + spreadMs), message: decision.message };
