@@ -43,14 +43,5 @@ export const LEGACY_NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [
   FailureType.EventMissing,
 ];
 
-export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [
-  FailureType.RetriesExhausted,
-  FailureType.Rejected,
-  FailureType.Gone,
-  FailureType.EgressRefused,
-  FailureType.WebhookUnavailable,
-  FailureType.Superseded,
-  FailureType.EventMissing,
-  FailureType.WebhookDisabled,
-];
+export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [...LEGACY_NON_RETRYABLE_FAILURE_TYPES, FailureType.WebhookDisabled];
 

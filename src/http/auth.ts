@@ -37,15 +37,20 @@ export interface AuthVariables {
 
 const CHALLENGE = 'Bearer realm="herald"';
 
-/** Requires `Authorization: Bearer <token>` and sets `caller` and the caller-scoped `herald`. */
-export function bearerAuth(tokens: readonly ApiToken[], herald: HeraldClient): MiddlewareHandler<{ Variables: AuthVariables }> {
+/** The caller-scoped client for each caller (one per tenant, made once): the API's and the operator page's. */
+export function scopedClients(herald: HeraldClient): (caller: Caller) => HeraldClient {
   const scoped = new Map<string, HeraldClient>();
-  const clientFor = (caller: Caller): HeraldClient => {
+  return (caller) => {
     if (caller.kind === 'admin') return herald;
     let client = scoped.get(caller.tenantId);
     if (!client) scoped.set(caller.tenantId, (client = herald.forTenant(caller.tenantId)));
     return client;
   };
+}
+
+/** Requires `Authorization: Bearer <token>` and sets `caller` and the caller-scoped `herald`. */
+export function bearerAuth(tokens: readonly ApiToken[], herald: HeraldClient): MiddlewareHandler<{ Variables: AuthVariables }> {
+  const clientFor = scopedClients(herald);
   return async (c, next) => {
     const header = c.req.header('authorization');
     if (!header) throw new HttpError(401, 'unauthorized', 'missing Authorization: Bearer <token> header', undefined, { 'WWW-Authenticate': CHALLENGE });

@@ -1,7 +1,7 @@
 import { getCookie } from 'hono/cookie';
 import type { MiddlewareHandler } from 'hono';
 import type { HeraldClient } from '../../client/herald-client.js';
-import type { Caller } from '../auth.js';
+import { scopedClients } from '../auth.js';
 import { SESSION_COOKIE, type SessionKeys } from './session.js';
 import type { UiEnv } from './ui-env.js';
 
@@ -10,13 +10,7 @@ import type { UiEnv } from './ui-env.js';
  * which brings it back to the page it asked for. Sets `session` and the caller-scoped `herald`.
  */
 export function requireSession(keys: SessionKeys, herald: HeraldClient, clock: () => number): MiddlewareHandler<UiEnv> {
-  const scoped = new Map<string, HeraldClient>();
-  const clientFor = (caller: Caller): HeraldClient => {
-    if (caller.kind === 'admin') return herald;
-    let client = scoped.get(caller.tenantId);
-    if (!client) scoped.set(caller.tenantId, (client = herald.forTenant(caller.tenantId)));
-    return client;
-  };
+  const clientFor = scopedClients(herald);
   return async (c, next) => {
     const session = keys.verify(getCookie(c, SESSION_COOKIE), clock());
     if (!session) {
