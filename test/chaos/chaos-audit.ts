@@ -315,8 +315,10 @@ export function auditProbes(ctx: RunContext, infra: Infrastructure, expectation:
     else {
       // Its last attempt either timed out on the wire ("timeout after 1000ms … retries exhausted") or, when a
       // worker kill or server restart took it, in Temporal ("Activity task timed out", or "activity Heartbeat
-      // timeout" when the dead worker's heartbeats stopped first): all are the timeout path.
-      if (!/timeout after \d+ms|timed out|heartbeat timeout/i.test(String(row.error))) violations.push(`never-answering probe ${o.exp.workflowId}: error "${String(row.error)}" does not say timeout`);
+      // timeout" when the dead worker's heartbeats stopped first): all are the timeout path. With attempts counted
+      // by the table (V3), an attempt whose worker was killed mid-request is logged as "outcome of attempt N
+      // unknown" by the execution after it, and that is the last error when it was the final attempt.
+      if (!/timeout after \d+ms|timed out|heartbeat timeout|outcome of attempt \d+ unknown/i.test(String(row.error))) violations.push(`never-answering probe ${o.exp.workflowId}: error "${String(row.error)}" does not say timeout`);
       if (!(Number(row.attempts) >= 1 && Number(row.attempts) <= opts.probeSchedule.length + 1)) violations.push(`never-answering probe ${o.exp.workflowId}: ${String(row.attempts)} attempts, expected 1–${opts.probeSchedule.length + 1}`);
       if (row.response_code !== null) violations.push(`never-answering probe ${o.exp.workflowId}: response code ${String(row.response_code)}`);
       if (arrivals < 1) violations.push(`never-answering probe ${o.exp.workflowId}: no request ever arrived`);
