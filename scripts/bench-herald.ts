@@ -81,14 +81,18 @@ export async function runHerald(env: Env, run: HeraldRun): Promise<PhaseResult> 
       await herald.deliveries.deliver({ webhookId: webhook.id, eventId: `down${tag}_${i}`, eventType: 'bench.down', payload: { seq: i } });
     });
     // Wait until every one has made its first two attempts (the fast path's, then the first retry a few seconds
-    // later; with a one-attempt schedule just the first), so the healthy run is measured while they all wait in
-    // Temporal's retry backoff rather than during their start-up burst. Bounded.
+    // later; with a one-attempt schedule just the first), or — once the endpoint's breaker opened and they wait
+    // behind it, spending none — until all their rows exist and none changed for 5 s, so the healthy run is
+    // measured while they all wait rather than during their start-up burst. Bounded.
     const settledAttempts = Math.min(2, (run.down.schedule ?? [5]).length + 1);
     const until = nowMs() + 300_000;
     let attempted = 0;
     while (nowMs() < until) {
       attempted = await store.count('herald_deliveries', { where: { webhook_id: webhook.id, attempts: { $gte: settledAttempts } } });
       if (attempted >= run.down.deliveries) break;
+      const rows = await store.count('herald_deliveries', { where: { webhook_id: webhook.id } });
+      const changing = await store.count('herald_deliveries', { where: { webhook_id: webhook.id, updated_at: { $gte: nowMs() - 5_000 } } });
+      if (rows >= run.down.deliveries && changing === 0 && (await herald.webhooks.health(webhook.id)).state === 'open') break;
       await sleep(1_000);
     }
     const open = await store.count('herald_deliveries', { where: { webhook_id: webhook.id, status: { $in: ['pending', 'in_flight'] } } });

@@ -7,7 +7,7 @@
  *
  * Re-record only when a workflow change is meant to break old histories (a new workflow type, or after
  * every run of the old code has finished); otherwise guard the change with patched() and keep the files.
- * Files of retired workflow types (`deliverWebhook.*` and `deliverWebhookV2.*`, the earlier delivery types) are never rewritten: new code
+ * Files of retired workflow types (`deliverWebhook.*`, `deliverWebhookV2.*`, `deliverWebhookV3.*`, the earlier delivery types) are never rewritten: new code
  * cannot produce them, and they stay for as long as the frozen type is registered.
  */
 import { execFile } from 'node:child_process';
@@ -75,7 +75,7 @@ function delivery(name: string, script: Script, webhook: { retrySchedule?: numbe
     const started = await env.herald.deliveries.deliver({ webhookId: wh.id, eventId: `evt_${name}`, eventType: 'order.created', payload: { scenario: name } });
     await act?.(env, started.deliveryId);
     await deliveryResult(env.herald.deliveries.handle(started.workflowId));
-    return [{ name: `deliverWebhookV3.${name}`, workflowId: started.workflowId }];
+    return [{ name: `deliverWebhookV4.${name}`, workflowId: started.workflowId }];
   };
 }
 
@@ -102,6 +102,24 @@ const SCENARIOS: ((env: Env) => Promise<Recording[]>)[] = [
     const row = await env.herald.deliveries.get(id);
     await env.herald.webhooks.disable(row.webhookId, 'disabled while recording histories');
   }),
+  // An endpoint whose breaker opens (threshold 1) with two deliveries: one waits in the workflow after its
+  // retry activity met the open breaker, the other after its first attempt did; the probe (whichever wakes
+  // first, about 30 s on) succeeds, and the breaker's close wakes the other with the endpoint-ready signal.
+  async (env) => {
+    env.setScript((i) => ({ status: i === 0 ? 503 : 200 }));
+    const { webhook } = await env.herald.webhooks.create({ url: env.url, retryJitter: 0, retrySchedule: [1], breakerThreshold: 1 });
+    const a = await env.herald.deliveries.deliver({ webhookId: webhook.id, eventId: 'evt_breaker_a', eventType: 'order.created', payload: {} });
+    await waitFor(async () => {
+      const row = await env.herald.deliveries.get(a.deliveryId).catch(() => undefined);
+      return Boolean(row && row.attempts >= 1 && row.status === 'pending');
+    });
+    const b = await env.herald.deliveries.deliver({ webhookId: webhook.id, eventId: 'evt_breaker_b', eventType: 'order.created', payload: {} });
+    await Promise.all([deliveryResult(env.herald.deliveries.handle(a.workflowId)), deliveryResult(env.herald.deliveries.handle(b.workflowId))]);
+    return [
+      { name: 'deliverWebhookV4.breaker-wait-after-retry', workflowId: a.workflowId },
+      { name: 'deliverWebhookV4.breaker-wait-after-first', workflowId: b.workflowId },
+    ];
+  },
   // A dead delivery, then redelivered: the second run's history.
   async (env) => {
     env.setScript((i) => ({ status: i === 0 ? 400 : 200 }));
@@ -110,7 +128,7 @@ const SCENARIOS: ((env: Env) => Promise<Recording[]>)[] = [
     await deliveryResult(env.herald.deliveries.handle(started.workflowId));
     const again = await env.herald.deliveries.redeliver(started.deliveryId);
     await deliveryResult(env.herald.deliveries.handle(again.workflowId, again.runId));
-    return [{ name: 'deliverWebhookV3.redelivered', workflowId: again.workflowId, runId: again.runId }];
+    return [{ name: 'deliverWebhookV4.redelivered', workflowId: again.workflowId, runId: again.runId }];
   },
   // Fan-out to three webhooks, one disabled (skipped).
   async (env) => {

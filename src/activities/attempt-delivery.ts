@@ -37,7 +37,7 @@ type DeliveryRef = Pick<SendSignedWebhookInput, 'webhookId' | 'tenantId' | 'even
 
 /**
  * The webhook (with its secrets) and the event: one read each per attempt. A final verdict when either is gone.
- * `endpointAware` (deliverWebhookV3 runs): a disabled webhook ends the delivery `skipped`, for recover, not dead.
+ * `endpointAware` (runs since deliverWebhookV3): a disabled webhook ends the delivery `skipped`, for recover, not dead.
  */
 export async function loadTargets(deps: ActivityDeps, ref: DeliveryRef & { endpointAware?: true }, attempt: number): Promise<AttemptTargets | AttemptVerdict> {
   const webhook = await findWebhookForSending({ engine: deps.store, box: deps.box }, ref.webhookId, deps.clock());

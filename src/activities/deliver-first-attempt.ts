@@ -25,11 +25,12 @@ export function createDeliverFirstAttempt(deps: ActivityDeps) {
     let permit: SendPermit | undefined;
     if (input.endpointAware) {
       // The endpoint's breaker, rate limit and concurrency first: waiting for them is not an attempt.
-      const admission = await admit(deps, targets.webhook);
+      const admission = await admit(deps, targets.webhook, 0, input.breakerWaitsInWorkflow === true);
       if (admission.kind !== 'go') {
         await recordDeliveryCreated(deps.store, row, now);
         if (admission.kind === 'disabled') return toResult({ kind: 'final', type: FailureType.WebhookDisabled, attempt: 0, responseCode: null, error: `skipped: webhook disabled (${admission.reason})`, recorded: false });
-        return { outcome: 'wait', attempt: 0, message: admission.message, retryDelayMs: Math.max(0, admission.untilMs - deps.clock()) };
+        const wait = { outcome: 'wait' as const, attempt: 0, message: admission.message, retryDelayMs: Math.max(0, admission.untilMs - deps.clock()) };
+        return input.breakerWaitsInWorkflow ? { ...wait, breakerOpen: admission.breakerOpen } : wait;
       }
       permit = admission.permit;
     }

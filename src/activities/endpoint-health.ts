@@ -11,6 +11,7 @@ import { sendReportOf, type EndpointPolicy } from '../endpoints/endpoint-policy.
 import type { HealthTransition, SendPermit } from '../endpoints/endpoint-gate.js';
 import { skipWaitingDeliveriesOf } from '../store/deliveries.js';
 import { disableWebhook, type Webhook } from '../store/webhooks.js';
+import { wakeWaitingDeliveries } from './endpoint-wake.js';
 import type { ActivityDeps } from './create-activities.js';
 
 /** A wait this short is slept inside the activity (a concurrency slot frees up in milliseconds)… */
@@ -27,6 +28,14 @@ const PROBE_IN_FLIGHT_WAIT_MS = 5_000;
 const BREAKER_WAKES_PER_SECOND = 10;
 /** How long a process trusts its count of an endpoint's waiting deliveries. */
 const BACKLOG_COUNT_TTL_MS = 10_000;
+/**
+ * Waits behind an open breaker that the workflow sleeps (deliverWebhookV4), woken by the endpoint-ready signal
+ * when the breaker closes: they only need to be short enough that some delivery wakes for each probe. Spread
+ * over a window of about backlog / BREAKER_WOKEN_WAKES_PER_SECOND, at most BREAKER_WOKEN_WAIT_MAX_MS, so a large
+ * backlog costs a few wake-ups a second while the endpoint is down and a small one wakes at each probe time.
+ */
+const BREAKER_WOKEN_WAKES_PER_SECOND = 2;
+const BREAKER_WOKEN_WAIT_MAX_MS = 3_600_000;
 /** How long a permit is held at most beyond the request's own timeout (signing, the table writes around it). */
 const LEASE_MARGIN_MS = 15_000;
 
@@ -43,15 +52,17 @@ export function endpointPolicyOf(webhook: Webhook): EndpointPolicy {
 export type Admission =
   | { kind: 'go'; permit: SendPermit | undefined }
   /** Nothing was sent and no attempt is spent: come back at `untilMs`. */
-  | { kind: 'wait'; untilMs: number; message: string }
+  | { kind: 'wait'; untilMs: number; message: string; breakerOpen: boolean }
   /** The gate disabled the endpoint (failing for `disableAfterDays`); this delivery is skipped too. */
   | { kind: 'disabled'; reason: string };
 
 /**
  * May this delivery's request go now? Waits of a few hundred ms are slept here; longer ones are returned.
  * `waitsSoFar`: how many times this delivery already came back to find the endpoint closed (its backoff).
+ * `wokenOnClose`: the delivery's workflow waits for a breaker itself and is signalled when it closes
+ * (deliverWebhookV4), so its breaker waits can be long.
  */
-export async function admit(deps: ActivityDeps, webhook: Webhook, waitsSoFar = 0): Promise<Admission> {
+export async function admit(deps: ActivityDeps, webhook: Webhook, waitsSoFar = 0, wokenOnClose = false): Promise<Admission> {
   if (!deps.gate) return { kind: 'go', permit: undefined };
   const policy = endpointPolicyOf(webhook);
   const leaseMs = webhook.timeoutMs + LEASE_MARGIN_MS;
@@ -66,7 +77,15 @@ export async function admit(deps: ActivityDeps, webhook: Webhook, waitsSoFar = 0
     const now = deps.clock();
     const waitMs = decision.untilMs - now;
     if (waitMs > SHORT_WAIT_MS || now + waitMs - started > MAX_INLINE_WAIT_MS) {
-      if (decision.reason !== 'breaker-open') return { kind: 'wait', untilMs: decision.untilMs, message: decision.message };
+      if (decision.reason !== 'breaker-open') return { kind: 'wait', untilMs: decision.untilMs, message: decision.message, breakerOpen: false };
+      if (wokenOnClose) {
+        // A short wait means a probe is in flight: look again when the gate says. Otherwise, wait long: the
+        // close wakes this delivery, and the spread keeps a few waking near each probe time.
+        if (waitMs <= PROBE_IN_FLIGHT_WAIT_MS) return { kind: 'wait', untilMs: decision.untilMs, message: decision.message, breakerOpen: true };
+        const windowMs = Math.min(((await waitingDeliveries(deps, webhook.id, now)) / BREAKER_WOKEN_WAKES_PER_SECOND) * 1000, BREAKER_WOKEN_WAIT_MAX_MS);
+        const spreadMs = windowMs * (0.5 + 0.5 * deps.random());
+        return { kind: 'wait', untilMs: now + Math.floor(Math.max(waitMs, spreadMs)), message: decision.message, breakerOpen: true };
+      }
       // Behind an open breaker, a backlog of thousands would all wake at each probe time only to wait again.
       // Each delivery instead backs off on its own (30 s doubling to 10 min, like the cool-down) and is spread
       // at random over a window sized to the backlog (about BREAKER_WAKES_PER_SECOND wake-ups a second, ≤ 10
@@ -77,7 +96,7 @@ export async function admit(deps: ActivityDeps, webhook: Webhook, waitsSoFar = 0
       const backoffMs = waitMs <= PROBE_IN_FLIGHT_WAIT_MS ? waitMs : Math.max(waitMs, Math.min(BREAKER_WAIT_MAX_MS, BREAKER_WAIT_FIRST_MS * 2 ** Math.min(waitsSoFar, 10)));
       const backlogMs = ((await waitingDeliveries(deps, webhook.id, now)) / BREAKER_WAKES_PER_SECOND) * 1000;
       const spreadMs = Math.min(Math.max(backlogMs, BREAKER_SPREAD_MIN_MS), BREAKER_WAIT_MAX_MS) * deps.random();
-      return { kind: 'wait', untilMs: now + Math.floor(backoffMs + spreadMs), message: decision.message };
+      return { kind: 'wait', untilMs: now + Math.floor(backoffMs + spreadMs), message: decision.message, breakerOpen: true };
     }
     if (!activityInfo().isLocal) heartbeat();
     await delay(Math.max(waitMs, 10));
@@ -139,6 +158,7 @@ async function actOn(deps: ActivityDeps, webhook: Webhook, transition: HealthTra
       return;
     case 'closed':
       deps.logger.info({ webhookId: webhook.id, failedForMs: transition.failedFor }, 'endpoint breaker closed');
+      wakeWaitingDeliveries(deps, webhook, { status: 'pending' }, 'breaker closed');
       await announce(deps, { type: 'herald.webhook.recovered', ...subject, failedForMs: transition.failedFor, occurredAt: deps.clock() });
       return;
     case 'disable':
@@ -153,6 +173,8 @@ export async function disableEndpoint(deps: ActivityDeps, webhook: Webhook, reas
   const disabled = await disableWebhook(deps.store, webhook.id, reason, now);
   const skipped = await skipWaitingDeliveriesOf(deps.store, webhook.id, `skipped: webhook disabled (${reason})`, now);
   deps.logger.warn({ webhookId: webhook.id, reason, skipped }, 'endpoint disabled');
+  // Their workflows end `skipped` as soon as they look again: now, not at the end of their waits.
+  if (skipped > 0) wakeWaitingDeliveries(deps, webhook, { status: 'skipped', updatedAt: now }, 'webhook disabled');
   if (disabled) await announce(deps, { type: 'herald.webhook.disabled', tenantId: webhook.tenantId, webhookId: webhook.id, url: webhook.url, reason, occurredAt: now });
 }
 

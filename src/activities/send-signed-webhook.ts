@@ -1,7 +1,7 @@
 import { activityInfo, ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import { findDelivery, recordAttemptLost, recordAttemptStarted } from '../store/deliveries.js';
 import { FailureType } from '../delivery/failure-types.js';
-import type { AttemptFailureDetails, SendSignedWebhookInput, SendSignedWebhookResult } from '../workflows/messages.js';
+import type { AttemptFailureDetails, BreakerWaitDetails, SendSignedWebhookInput, SendSignedWebhookResult } from '../workflows/messages.js';
 import { reportToWorkflow } from './attempt-report.js';
 import { admit, release } from './endpoint-health.js';
 import { isVerdict, loadTargets, recordedOutcome, sendAttempt, type AttemptVerdict } from './attempt-delivery.js';
@@ -18,7 +18,7 @@ const BUSY_RETRY_MS = 2_000;
  * decides how long to wait (Herald's schedule, jitter, Retry-After) through `nextRetryDelay`, and which
  * failures are final (non-retryable). Failures carry only the status code and a short reason.
  *
- * In `deliverWebhookV3` runs (`endpointAware`) the delivery table numbers the attempts: only an activity
+ * Since `deliverWebhookV3` (`endpointAware`) the delivery table numbers the attempts: only an activity
  * attempt that sent a request (or was refused by the SSRF guard) counts, so an attempt that could not reach the
  * table retries on its own backoff, without limit and without spending one, and says so as its failure.
  */
@@ -64,9 +64,14 @@ async function attemptCountedByTable(deps: ActivityDeps, input: SendSignedWebhoo
   const attempt = made + 1;
   // The endpoint's breaker, rate limit and concurrency first: waiting for them spends no attempt.
   // This activity's tries beyond the requests the delivery made are (nearly all) earlier waits: its backoff.
-  const admission = await admit(deps, targets.webhook, Math.max(0, activityInfo().attempt - made));
+  const admission = await admit(deps, targets.webhook, Math.max(0, activityInfo().attempt - made), input.breakerWaitsInWorkflow === true);
   if (admission.kind === 'disabled') {
     return { kind: 'final', type: FailureType.WebhookDisabled, attempt: made, responseCode: row.responseCode, error: `skipped: webhook disabled (${admission.reason})`, recorded: false };
+  }
+  if (admission.kind === 'wait' && admission.breakerOpen && input.breakerWaitsInWorkflow) {
+    // The workflow waits for the breaker itself (woken when it closes): no activity retries meanwhile.
+    waitReports.delete(input.deliveryId);
+    throw breakerOpen({ untilMs: admission.untilMs, message: admission.message });
   }
   if (admission.kind === 'wait') {
     const waitMs = Math.max(0, admission.untilMs - deps.clock());
@@ -109,6 +114,11 @@ function waitReportChanged(deliveryId: string, message: string): boolean {
 /** A retry that spends no attempt: nothing was sent. */
 function waiting(message: string, delayMs: number): ApplicationFailure {
   return ApplicationFailure.create({ type: FailureType.EndpointWaiting, message: `${message}; no attempt spent`, nonRetryable: false, nextRetryDelay: delayMs });
+}
+
+/** Ends the activity, not the delivery: its workflow waits as the details say and schedules it again. */
+function breakerOpen(details: BreakerWaitDetails): ApplicationFailure {
+  return ApplicationFailure.create({ type: FailureType.BreakerOpen, message: `${details.message}; no attempt spent`, nonRetryable: true, details: [details] });
 }
 
 function storageUnavailable(err: unknown): ApplicationFailure {

@@ -5,7 +5,7 @@ import { findDelivery, findDeliveryByPair, getDeliveryWithAttempts, listDeliveri
 import { findEvent } from '../store/events.js';
 import { DELIVERY_STATUSES } from '../store/schema.js';
 import { findWebhook } from '../store/webhooks.js';
-import type { deliverWebhookV3 } from '../workflows/deliver-webhook.js';
+import type { deliverWebhookV4 } from '../workflows/deliver-webhook.js';
 import { deliveryResult } from '../delivery/delivery-result.js';
 import type { DeliverWebhookResult } from '../workflows/messages.js';
 import { starterOf, type ClientContext } from './context.js';
@@ -122,7 +122,7 @@ export function deliveriesApi(ctx: ClientContext) {
     /** Waits for the current run of a delivery to finish. */
     async result(id: string): Promise<DeliverWebhookResult> {
       const delivery = await scoped(id);
-      return await deliveryResult(ctx.temporal.workflow.getHandle<typeof deliverWebhookV3>(delivery.workflowId, delivery.runId ?? undefined));
+      return await deliveryResult(ctx.temporal.workflow.getHandle<typeof deliverWebhookV4>(delivery.workflowId, delivery.runId ?? undefined));
     },
 
     /**
@@ -131,7 +131,7 @@ export function deliveriesApi(ctx: ClientContext) {
      */
     handle(workflowId: string, runId?: string) {
       if (ctx.scope !== undefined) throw new ForbiddenError('workflow handles are for admin clients only');
-      return ctx.temporal.workflow.getHandle<typeof deliverWebhookV3>(workflowId, runId);
+      return ctx.temporal.workflow.getHandle<typeof deliverWebhookV4>(workflowId, runId);
     },
 
   };

@@ -20,12 +20,17 @@ export const FailureType = {
   Superseded: 'HeraldDeliverySuperseded',
   /** Non-retryable: the event's stored payload is gone (deleted by retention). */
   EventMissing: 'HeraldEventMissing',
-  /** Non-retryable (deliverWebhookV3): the webhook is disabled; the delivery ends `skipped`, for recover. */
+  /** Non-retryable (since deliverWebhookV3): the webhook is disabled; the delivery ends `skipped`, for recover. */
   WebhookDisabled: 'HeraldWebhookDisabled',
-  /** Retryable, spends no attempt (deliverWebhookV3): the delivery database could not be read or written. */
+  /** Retryable, spends no attempt (since deliverWebhookV3): the delivery database could not be read or written. */
   StorageUnavailable: 'HeraldStorageUnavailable',
-  /** Retryable, spends no attempt (deliverWebhookV3): the endpoint's breaker is open or its limits are reached. */
+  /** Retryable, spends no attempt (since deliverWebhookV3): the endpoint's breaker is open or its limits are reached. */
   EndpointWaiting: 'HeraldEndpointWaiting',
+  /**
+   * Non-retryable, spends no attempt (deliverWebhookV4): the endpoint's breaker is open. The workflow waits
+   * (woken by the endpoint-ready signal when the breaker closes, or at the time in the details) and sends again.
+   */
+  BreakerOpen: 'HeraldBreakerOpen',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -43,5 +48,8 @@ export const LEGACY_NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [
   FailureType.EventMissing,
 ];
 
-export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [...LEGACY_NON_RETRYABLE_FAILURE_TYPES, FailureType.WebhookDisabled];
+/** FROZEN: the list `deliverWebhookV3` puts in its retry policies (its recorded commands must not change). */
+export const V3_NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [...LEGACY_NON_RETRYABLE_FAILURE_TYPES, FailureType.WebhookDisabled];
+
+export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [...V3_NON_RETRYABLE_FAILURE_TYPES, FailureType.BreakerOpen];
 

@@ -6,7 +6,7 @@
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Webhook } from '../store/webhooks.js';
-import type { deliverWebhookV3 } from '../workflows/deliver-webhook.js';
+import type { deliverWebhookV4 } from '../workflows/deliver-webhook.js';
 import type { fanOutEvent } from '../workflows/fan-out-event.js';
 import type { DeliverWebhookInput, FanOutEventInput } from '../workflows/messages.js';
 import { HERALD_DELIVERY_STATUS, HERALD_EVENT_ID, HERALD_EVENT_TYPE, HERALD_TENANT_ID, HERALD_WEBHOOK_ID } from './search-attributes.js';
@@ -15,7 +15,7 @@ import { maxAttemptsOf } from './retry-schedule.js';
 import { markdownText } from './markdown.js';
 
 /** The workflow type every new delivery runs (the fast-path lifecycle in workflows/deliver-webhook.ts). */
-export const DELIVERY_WORKFLOW_TYPE = 'deliverWebhookV3';
+export const DELIVERY_WORKFLOW_TYPE = 'deliverWebhookV4';
 export const FAN_OUT_WORKFLOW_TYPE = 'fanOutEvent';
 
 /** Where deliveries start: the Temporal client, Herald's task queue, and whether the server indexes Herald's attributes. */
@@ -91,7 +91,7 @@ export async function startDelivery(starter: DeliveryStarter, webhook: Webhook, 
   const args = deliveryInput(webhook, event);
   const workflowId = deliveryWorkflowId(webhook.id, event.eventId);
   try {
-    const handle = await starter.temporal.workflow.start<typeof deliverWebhookV3>(DELIVERY_WORKFLOW_TYPE, {
+    const handle = await starter.temporal.workflow.start<typeof deliverWebhookV4>(DELIVERY_WORKFLOW_TYPE, {
       ...startOptions(starter, webhook, args, workflowId),
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       workflowIdConflictPolicy: 'USE_EXISTING',
@@ -112,7 +112,7 @@ export async function startDelivery(starter: DeliveryStarter, webhook: Webhook, 
 export async function startRedelivery(starter: DeliveryStarter, webhook: Webhook, event: EventRef): Promise<StartedDelivery> {
   const args = deliveryInput(webhook, event);
   const workflowId = deliveryWorkflowId(webhook.id, event.eventId);
-  const handle = await starter.temporal.workflow.start<typeof deliverWebhookV3>(DELIVERY_WORKFLOW_TYPE, {
+  const handle = await starter.temporal.workflow.start<typeof deliverWebhookV4>(DELIVERY_WORKFLOW_TYPE, {
     ...startOptions(starter, webhook, args, workflowId),
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     workflowIdConflictPolicy: 'FAIL',

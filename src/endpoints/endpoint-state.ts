@@ -11,8 +11,8 @@ export const INITIAL_COOLDOWN_MS = 30_000;
 export const MAX_COOLDOWN_MS = 600_000;
 /**
  * How soon a delivery that found the probe in flight looks again. Not the probe's lease (the webhook's timeout
- * plus a margin, 30 s by default): nothing wakes a waiting delivery when the probe succeeds, so sleeping the
- * lease held the backlog that long after the breaker had closed.
+ * plus a margin, 30 s by default): only deliverWebhookV4 runs are woken when the probe succeeds (the
+ * endpoint-ready signal); a V3 run sleeping the lease held the backlog that long after the breaker had closed.
  */
 export const PROBE_RECHECK_MS = 1_000;
 /** Multiplicative decrease of the adaptive limit on a congestion signal. */

@@ -12,20 +12,26 @@
  *     ├─ dead (4xx, 410, SSRF refusal, empty schedule) / skipped (webhook disabled) ┤
  *     └─ retry due, or the endpoint says wait ── timer ── sendSignedWebhook, the   │
  *          regular activity: attempts 2…N on Herald's schedule via nextRetryDelay;  │
- *          waits for the endpoint or the database retry it too but spend no attempt │
- *          (the table counts attempts); it signals each failure here, for the words ┤
+ *          waits for the endpoint's limits or the database retry it too but spend   │
+ *          no attempt (the table counts attempts); it signals each failure here     ┤
+ *        ↺ breaker open (either activity): wait HERE, spending nothing, until the   │
+ *          endpoint-ready signal (the breaker closed) or the wait's end, then the   │
+ *          regular activity again                                                   │
  *   cancel request (any time) → "cancelled" ─────────────────────────────────────┤
  *                                                                                ▼
  *   mirrorDelivery (only when no attempt recorded the outcome: cancelled, webhook or event gone, a crashed
  *   last attempt) → one search-attribute upsert of the final status → success / cancelled complete the
  *   workflow; dead and skipped FAIL it with a non-retryable failure saying why, so the Web UI shows them.
  *
- * A healthy delivery is one workflow start and one workflow task, with no activity task.
+ * A healthy delivery is one workflow start and one workflow task, with no activity task. A delivery behind an
+ * open breaker costs nothing while it waits: no activity retries, one timer (long for a large backlog: the
+ * breaker's probe is whichever waiting delivery wakes first after the cool-down), and the close wakes it.
  */
 import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  condition,
   defineSignal,
   isCancellation,
   proxyActivities,
@@ -40,8 +46,8 @@ import type { createActivities } from '../activities/create-activities.js';
 import { deadReason, finalDetails, waitingDetails } from '../delivery/delivery-words.js';
 import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../delivery/failure-types.js';
 import { markdownText } from '../delivery/markdown.js';
-import { ATTEMPT_REPORT_SIGNAL } from '../delivery/signals.js';
-import type { AttemptFailureDetails, AttemptReport, DeliverWebhookInput, DeliverWebhookResult } from './messages.js';
+import { ATTEMPT_REPORT_SIGNAL, ENDPOINT_READY_SIGNAL } from '../delivery/signals.js';
+import type { AttemptFailureDetails, AttemptReport, BreakerWaitDetails, DeliverWebhookInput, DeliverWebhookResult } from './messages.js';
 import { HERALD_DELIVERY_STATUS, HERALD_WEBHOOK_ID } from '../delivery/search-attributes.js';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -57,18 +63,21 @@ const { mirrorDelivery } = proxyLocalActivities<Activities>({
 const ATTEMPT_OVERHEAD_MS = 10_000;
 
 export const attemptReported = defineSignal<[AttemptReport]>(ATTEMPT_REPORT_SIGNAL);
+export const endpointReady = defineSignal(ENDPOINT_READY_SIGNAL);
 
 /** A result, whether an attempt already wrote it to the table, and for a dead one the failure type. */
 type Outcome = { result: DeliverWebhookResult; recorded: boolean; failureType?: string; durationMs?: number };
 
-export async function deliverWebhookV3(input: DeliverWebhookInput): Promise<DeliverWebhookResult> {
+export async function deliverWebhookV4(input: DeliverWebhookInput): Promise<DeliverWebhookResult> {
   const { workflowId, runId, typedSearchAttributes } = workflowInfo();
   const host = input.endpointHost ?? input.webhookId;
   setHandler(attemptReported, (report) => setCurrentDetails(markdownText(waitingDetails(report, input.maxAttempts, host, Date.now()))));
+  const breaker = new BreakerWait(input.maxAttempts, host);
+  setHandler(endpointReady, () => breaker.wake());
 
   let outcome: Outcome;
   try {
-    outcome = await attemptUntilFinal(input, workflowId, runId, host);
+    outcome = await attemptUntilFinal(input, workflowId, runId, host, breaker);
   } catch (err) {
     outcome = isCancellation(err)
       ? { result: { deliveryId: input.deliveryId, status: 'cancelled', attempts: 0, responseCode: null, error: 'cancelled by request' }, recorded: false }
@@ -97,7 +106,7 @@ export async function deliverWebhookV3(input: DeliverWebhookInput): Promise<Deli
 }
 
 /** The fast path's first attempt, then (if a retry is due) the regular activity for the rest of the schedule. */
-async function attemptUntilFinal(input: DeliverWebhookInput, workflowId: string, runId: string, host: string): Promise<Outcome> {
+async function attemptUntilFinal(input: DeliverWebhookInput, workflowId: string, runId: string, host: string, breaker: BreakerWait): Promise<Outcome> {
   const { deliverFirstAttempt } = proxyLocalActivities<Activities>({
     startToCloseTimeout: input.attemptTimeoutMs + ATTEMPT_OVERHEAD_MS,
     summary: `first delivery attempt (fast path) of ${input.eventType}`,
@@ -105,7 +114,7 @@ async function attemptUntilFinal(input: DeliverWebhookInput, workflowId: string,
     // for as long as it takes, and none of these retries counts as an attempt.
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   });
-  const first = await deliverFirstAttempt({ ...input, workflowId, runId, endpointAware: true });
+  const first = await deliverFirstAttempt({ ...input, workflowId, runId, endpointAware: true, breakerWaitsInWorkflow: true });
   const { deliveryId } = input;
   switch (first.outcome) {
     case 'success':
@@ -119,6 +128,10 @@ async function attemptUntilFinal(input: DeliverWebhookInput, workflowId: string,
       if (first.retryDelayMs > 0) await sleep(first.retryDelayMs, { summary: `wait before attempt ${first.attempt + 1} (Herald retry schedule)` });
       break;
     case 'wait':
+      if (first.breakerOpen) {
+        await breaker.wait({ message: first.message, untilMs: Date.now() + first.retryDelayMs });
+        break;
+      }
       setCurrentDetails(markdownText(waitingDetails({ kind: 'wait', message: first.message, untilMs: Date.now() + first.retryDelayMs }, input.maxAttempts, host, Date.now())));
       if (first.retryDelayMs > 0) await sleep(first.retryDelayMs, { summary: 'wait for the endpoint (no attempt spent)' });
       break;
@@ -144,18 +157,64 @@ async function attemptUntilFinal(input: DeliverWebhookInput, workflowId: string,
       nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
     },
   });
-  const sent = await sendSignedWebhook({
-    deliveryId,
-    webhookId: input.webhookId,
-    tenantId: input.tenantId,
-    eventId: input.eventId,
-    eventType: input.eventType,
-    eventTimeMs: input.eventTimeMs,
-    runId,
-    maxAttempts: input.maxAttempts,
-    endpointAware: true,
-  });
+  const send = () =>
+    sendSignedWebhook({
+      deliveryId,
+      webhookId: input.webhookId,
+      tenantId: input.tenantId,
+      eventId: input.eventId,
+      eventType: input.eventType,
+      eventTimeMs: input.eventTimeMs,
+      runId,
+      maxAttempts: input.maxAttempts,
+      endpointAware: true,
+      breakerWaitsInWorkflow: true,
+    });
+  let sent: Awaited<ReturnType<typeof send>>;
+  for (;;) {
+    try {
+      sent = await send();
+      break;
+    } catch (err) {
+      const wait = breakerWaitOf(err);
+      if (!wait) throw err;
+      await breaker.wait(wait);
+    }
+  }
   return { result: { deliveryId, status: 'success', attempts: sent.attempt, responseCode: sent.responseCode, error: null }, recorded: true, durationMs: sent.durationMs };
+}
+
+/**
+ * Waiting behind an open breaker: a timer to the wait's end, cut short by the endpoint-ready signal (the breaker
+ * closed, or the webhook was disabled). A signal that arrives while the delivery is not waiting is dropped, so
+ * it never shortens a later wait.
+ */
+class BreakerWait {
+  private ready = false;
+  constructor(
+    private readonly maxAttempts: number,
+    private readonly host: string,
+  ) {}
+
+  wake(): void {
+    this.ready = true;
+  }
+
+  async wait(details: BreakerWaitDetails): Promise<void> {
+    setCurrentDetails(markdownText(waitingDetails({ kind: 'wait', message: details.message, untilMs: details.untilMs }, this.maxAttempts, this.host, Date.now())));
+    this.ready = false;
+    // At least a second: a worker whose clock runs ahead of the workflow's must not make this a busy loop.
+    await condition(() => this.ready, Math.max(details.untilMs - Date.now(), 1_000));
+    this.ready = false;
+  }
+}
+
+/** The wait a `HeraldBreakerOpen` failure of the send activity asks for, or undefined for any other failure. */
+function breakerWaitOf(err: unknown): BreakerWaitDetails | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (!(cause instanceof ApplicationFailure) || cause.type !== FailureType.BreakerOpen) return undefined;
+  const details = cause.details?.[0] as BreakerWaitDetails | undefined;
+  return details && typeof details.untilMs === 'number' ? details : undefined;
 }
 
 /** What the last failed attempt reported, from the activity failure's details. */

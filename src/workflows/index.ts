@@ -1,5 +1,6 @@
 // The workflow bundle's entry: every workflow type the worker registers, named one by one.
-export { deliverWebhookV3 } from './deliver-webhook.js';
+export { deliverWebhookV4 } from './deliver-webhook.js';
+export { deliverWebhookV3 } from './legacy/deliver-webhook-v3.js';
 export { deliverWebhookV2 } from './legacy/deliver-webhook-v2.js';
 export { deliverWebhook } from './legacy/deliver-webhook-v1.js';
 export { fanOutEvent } from './fan-out-event.js';

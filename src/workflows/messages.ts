@@ -52,11 +52,23 @@ export interface SendSignedWebhookInput {
    */
   attemptOffset?: number;
   /**
-   * Set by `deliverWebhookV3`: the attempt number comes from the delivery table (attempts that sent a request),
+   * Set since `deliverWebhookV3`: the attempt number comes from the delivery table (attempts that sent a request),
    * and waits for the endpoint (breaker, rate limit, concurrency) or for the delivery database are retried
    * without spending one. Absent in runs of the earlier types: attempt = activity attempt + attemptOffset.
    */
   endpointAware?: true;
+  /**
+   * Set by `deliverWebhookV4`: a breaker-open wait is not retried inside the activity but ends it with a
+   * non-retryable `HeraldBreakerOpen` failure (details `BreakerWaitDetails`); the workflow waits, woken early by
+   * `ENDPOINT_READY_SIGNAL` when the breaker closes, and schedules the activity again.
+   */
+  breakerWaitsInWorkflow?: true;
+}
+
+/** How long a delivery behind an open breaker waits at most, and why (a `HeraldBreakerOpen` failure's details). */
+export interface BreakerWaitDetails {
+  untilMs: number;
+  message: string;
 }
 
 /**
@@ -72,8 +84,10 @@ export type AttemptReport =
 export interface FirstAttemptInput extends DeliverWebhookInput {
   workflowId: string;
   runId: string;
-  /** As in SendSignedWebhookInput: set by deliverWebhookV3 (it understands the `wait` outcome). */
+  /** As in SendSignedWebhookInput: set since deliverWebhookV3 (it understands the `wait` outcome). */
   endpointAware?: true;
+  /** As in SendSignedWebhookInput: set by deliverWebhookV4 (its `wait` outcome says whether the breaker is open). */
+  breakerWaitsInWorkflow?: true;
 }
 
 /**
@@ -83,8 +97,8 @@ export interface FirstAttemptInput extends DeliverWebhookInput {
 export type FirstAttemptResult =
   | { outcome: 'success'; attempt: number; responseCode: number; durationMs: number }
   | { outcome: 'retry'; attempt: number; responseCode: number | null; error: string; retryDelayMs: number }
-  /** Nothing was sent: the endpoint's breaker is open or its limits are reached (deliverWebhookV3 only). */
-  | { outcome: 'wait'; attempt: number; message: string; retryDelayMs: number }
+  /** Nothing was sent: the endpoint's breaker is open or its limits are reached (since deliverWebhookV3). */
+  | { outcome: 'wait'; attempt: number; message: string; retryDelayMs: number; breakerOpen?: boolean }
   | {
       outcome: 'dead';
       failureType: FailureType;

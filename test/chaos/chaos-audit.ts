@@ -3,7 +3,7 @@
  * table against Temporal, what the main receiver saw, what each probe ended as, and the worker processes.
  * Every broken expectation becomes a violation; observations that are not failures become notes.
  */
-import type { deliverWebhookV3 } from '../../src/workflows/deliver-webhook.js';
+import type { deliverWebhookV4 } from '../../src/workflows/deliver-webhook.js';
 import { deliveryResult } from '../../src/delivery/delivery-result.js';
 import type { fanOutEvent } from '../../src/workflows/fan-out-event.js';
 import type { DeliverWebhookResult } from '../../src/workflows/messages.js';
@@ -104,7 +104,7 @@ export async function auditTableAgainstTemporal(ctx: RunContext, infra: Infrastr
       return;
     }
     statusCounts[`${exp.kind}:${String(row.status)}`] = (statusCounts[`${exp.kind}:${String(row.status)}`] ?? 0) + 1;
-    const handle = temporal.workflow.getHandle<typeof deliverWebhookV3>(exp.workflowId);
+    const handle = temporal.workflow.getHandle<typeof deliverWebhookV4>(exp.workflowId);
     let description;
     try {
       description = await handle.describe();

@@ -8,6 +8,8 @@ describe('temporalLogLevel', () => {
 
   it('logs a delivery waiting for its endpoint at DEBUG: waiting is not a failure', () => {
     expect(temporalLogLevel('WARN', 'Activity failed', { error: failure(FailureType.EndpointWaiting) })).toBe('DEBUG');
+    // deliverWebhookV4 hands a wait behind an open breaker to its workflow with this (non-retryable) failure.
+    expect(temporalLogLevel('WARN', 'Activity failed', { error: failure(FailureType.BreakerOpen) })).toBe('DEBUG');
   });
 
   it('keeps real failures, a database away and every other line at their level', () => {

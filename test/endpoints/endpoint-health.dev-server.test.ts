@@ -16,7 +16,7 @@ import type { ReceivedRequest, Receiver, Responder } from '../support/receiver.j
 
 // Issue #11's dev-server proof of endpoint health: a real Temporal dev server, two workers polling one task
 // queue (each with its own endpoint gate and metrics, sharing only the SQLite delivery table, as two worker
-// processes would), deliverWebhookV3 runs, and receivers on 127.0.0.1 that record what reaches them.
+// processes would), deliverWebhookV4 runs, and receivers on 127.0.0.1 that record what reaches them.
 
 /**
  * The worker's real metrics, also noting when each endpoint-gate permit was granted: the gate reports its
@@ -350,8 +350,8 @@ describe('endpoint health on the dev server', () => {
     for (const d of waiting) expect(d.status).not.toBe('success');
     expect(waiting.reduce((sum, d) => sum + d.attempts, 0)).toBe(rx.requests.length);
     for (const d of waiting) expect(d.attempts).toBeLessThanOrEqual(1);
-    // Why each waits, where the Web UI shows it: a delivery in its retry activity has the breaker as that
-    // activity's last failure; one whose fast path was refused sleeps in a timer, with the words as its details.
+    // Why each waits, where the Web UI shows it: deliverWebhookV4 waits for the breaker in the workflow (a timer,
+    // with the words as its current details); a delivery still in its retry activity has them as its last failure.
     const reasons = await Promise.all(
       waiting.map(async (d) => {
         const handle = herald.deliveries.handle(d.workflowId);
@@ -414,6 +414,63 @@ describe('endpoint health on the dev server', () => {
     }
     await allRx.waitForRequests(20, 10_000);
     expect(allRx.requests.map(typeOf)).toEqual(Array(20).fill('order.created'));
+  }, 120_000);
+
+  it('breaker close wakes the deliveries waiting behind it: waits of an hour end with the endpoint-ready signal seconds after the probe succeeds', async () => {
+    const rx = await dev.receiver();
+    let down = true;
+    const answers = scripted(rx, () => ({ status: down ? 503 : 200 }));
+    const { webhook } = await herald.webhooks.create({ url: rx.url, breakerThreshold: 1, retrySchedule: [3], retryJitter: 0 });
+    const deliver = (name: string) => herald.deliveries.deliver({ webhookId: webhook.id, eventId: uniqueId(`evt_${name}_`), eventType: 'order.created', payload: { name } });
+
+    // One failure opens the breaker; its probe time is then moved an hour ahead (a compare-and-set on the
+    // state row's version, as the gate writes), so every delivery that meets it waits an hour.
+    const first = await deliver('first');
+    await eventually(async () => expect((await herald.webhooks.health(webhook.id)).state).toBe('open'), 20_000, 100);
+    const moveProbe = async (to: number) => {
+      const state = await dev.store.findOne('herald_endpoint_state', { where: { id: webhook.id } });
+      const moved = await dev.store.update('herald_endpoint_state', { next_probe_at: to, version: Number(state!.version) + 1 }, { where: { id: webhook.id, version: state!.version } });
+      expect(moved).toBe(1);
+    };
+    const hourAhead = Date.now() + 3_600_000;
+    await moveProbe(hourAhead);
+    const waiting = [first, await deliver('second'), await deliver('third')];
+    // Each waits in its workflow (no activity retrying), for about an hour, and says so.
+    const until = `breaker open until ${new Date(hourAhead).toISOString().slice(11, 19)} UTC after 1 consecutive failure; no attempt is spent waiting`;
+    for (const d of waiting) {
+      const handle = herald.deliveries.handle(d.workflowId);
+      await eventually(async () => {
+        const { currentDetails } = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+        expect(currentDetails).toBe(until);
+        expect((await handle.describe()).raw.pendingActivities ?? []).toEqual([]);
+      }, 15_000, 200);
+    }
+    expect(answers).toHaveLength(1);
+
+    // The endpoint is back and the probe is due: the next delivery is the probe, and its success closes the
+    // breaker, which signals the three waiting an hour; they send within seconds, each once.
+    down = false;
+    await moveProbe(Date.now());
+    const probe = await deliver('probe');
+    const probeDone = Date.now();
+    await eventually(async () => expect(answers.filter((a) => a.status === 200)).toHaveLength(4), 20_000, 100);
+    const okAt = answers.filter((a) => a.status === 200).map((a) => a.at);
+    console.log(`breaker wake: the three waiting deliveries sent ${Math.max(...okAt) - Math.min(...okAt)} ms after the probe`);
+    expect(Math.max(...okAt) - probeDone).toBeLessThan(15_000);
+    for (const d of [...waiting, probe]) {
+      const row = await eventually(async () => {
+        const r = await herald.deliveries.get(d.deliveryId);
+        expect(r.status).toBe('success');
+        return r;
+      }, 10_000);
+      expect(row.attempts).toBe(d === first ? 2 : 1);
+    }
+    // The waiting ones were woken by the signal, not by their timers.
+    for (const d of waiting) {
+      const history = await herald.deliveries.handle(d.workflowId).fetchHistory();
+      expect(history.events?.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'heraldEndpointReady')).toBe(true);
+    }
+    expect(new Set(answers.filter((a) => a.status === 200).map((a) => a.id)).size).toBe(4);
   }, 120_000);
 
   it('tenant policy: a webhook that sets nothing inherits retrySchedule [1] and rateLimitPerSecond 2; a failing delivery makes exactly 2 attempts', async () => {

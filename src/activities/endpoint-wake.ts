@@ -1,0 +1,69 @@
+/**
+ * Wakes the deliveries that wait behind an endpoint's breaker when the breaker closes (or the webhook is
+ * disabled): each gets the endpoint-ready signal and looks again at once, so a backlog that waits on long
+ * timers (cheap while the endpoint is down) still drains right after it recovers.
+ *
+ * Runs in the background of the activity that saw the change (the answer of that attempt must not wait for
+ * thousands of signals) and is best effort: a worker that dies while waking leaves the rest to their own
+ * timers (at most an hour, activities/endpoint-health.ts). Paced, so the wake-up is not a herd: at most the
+ * endpoint's rate limit (or WAKES_PER_SECOND_MAX) signals a second.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { ENDPOINT_READY_SIGNAL } from '../delivery/signals.js';
+import type { Where } from '../store/data-engine.js';
+import type { Webhook } from '../store/webhooks.js';
+import type { ActivityDeps } from './create-activities.js';
+
+const PAGE_SIZE = 500;
+const WAKES_PER_SECOND_MAX = 200;
+/** Signals in flight at once. */
+const CONCURRENCY = 8;
+
+/** Which rows to wake: the endpoint's waiting ones, or the ones a disable just turned `skipped`. */
+export type WakeSelection = { status: 'pending' } | { status: 'skipped'; updatedAt: number };
+
+/** Endpoints being woken in this process: a second close while the first wake runs adds nothing. */
+const waking = new Set<string>();
+
+/** Starts waking; returns at once. `done` (for tests) resolves with how many were signalled. */
+export function wakeWaitingDeliveries(deps: Pick<ActivityDeps, 'store' | 'starter' | 'logger'>, webhook: Pick<Webhook, 'id' | 'rateLimitPerSecond'>, which: WakeSelection, why: string): { done: Promise<number> } {
+  if (waking.has(webhook.id)) return { done: Promise.resolve(0) };
+  waking.add(webhook.id);
+  const done = wakeAll(deps, webhook, which)
+    .then((woken) => {
+      if (woken > 0) deps.logger.info({ webhookId: webhook.id, woken, why }, 'waiting deliveries woken');
+      return woken;
+    })
+    .catch((err: unknown) => {
+      deps.logger.warn({ err, webhookId: webhook.id, why }, 'waking waiting deliveries stopped; the rest wake on their own timers');
+      return 0;
+    })
+    .finally(() => waking.delete(webhook.id));
+  return { done };
+}
+
+async function wakeAll(deps: Pick<ActivityDeps, 'store' | 'starter' | 'logger'>, webhook: Pick<Webhook, 'id' | 'rateLimitPerSecond'>, which: WakeSelection): Promise<number> {
+  const perSecond = Math.max(1, Math.min(webhook.rateLimitPerSecond ?? WAKES_PER_SECOND_MAX, WAKES_PER_SECOND_MAX));
+  const started = Date.now();
+  let woken = 0;
+  let after = '';
+  for (;;) {
+    const where: Where = { webhook_id: webhook.id, status: which.status, id: { $gt: after } };
+    if (which.status === 'skipped') where.updated_at = which.updatedAt;
+    const rows = await deps.store.find('herald_deliveries', { where, fields: ['id', 'workflow_id', 'run_id'], orderBy: [{ field: 'id' }], limit: PAGE_SIZE });
+    if (rows.length === 0) return woken;
+    for (let i = 0; i < rows.length; i += CONCURRENCY) {
+      await Promise.all(
+        rows.slice(i, i + CONCURRENCY).map(async (row) => {
+          const handle = deps.starter.temporal.workflow.getHandle(String(row.workflow_id), row.run_id ? String(row.run_id) : undefined);
+          // A run that already closed (or was redelivered) is not an error: there is nothing left to wake.
+          await handle.signal(ENDPOINT_READY_SIGNAL).catch((err: unknown) => deps.logger.debug({ err, workflowId: row.workflow_id }, 'endpoint-ready signal not delivered'));
+        }),
+      );
+      woken += Math.min(CONCURRENCY, rows.length - i);
+      const aheadMs = (woken / perSecond) * 1000 - (Date.now() - started);
+      if (aheadMs > 0) await delay(aheadMs);
+    }
+    after = String(rows[rows.length - 1]!.id);
+  }
+}
