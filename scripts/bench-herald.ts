@@ -91,7 +91,7 @@ export async function runHerald(env: Env, run: HeraldRun): Promise<PhaseResult> 
       attempted = await store.count('herald_deliveries', { where: { webhook_id: webhook.id, attempts: { $gte: settledAttempts } } });
       if (attempted >= run.down.deliveries) break;
       const rows = await store.count('herald_deliveries', { where: { webhook_id: webhook.id } });
-      const changing = await store.count('herald_deliveries', { where: { webhook_id: webhook.id, updated_at: { $gte: nowMs() - 5_000 } } });
+      const changing = await store.count('herald_deliveries', { where: { webhook_id: webhook.id, updated_at: { $gte: Date.now() - 5_000 } } });
       if (rows >= run.down.deliveries && changing === 0 && (await herald.webhooks.health(webhook.id)).state === 'open') break;
       await sleep(1_000);
     }

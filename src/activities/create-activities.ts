@@ -5,6 +5,7 @@ import type { AttemptMetrics } from '../metrics/metrics.js';
 import type { DataEngine } from '../store/data-engine.js';
 import { createEndpointGate, type EndpointGate } from '../endpoints/endpoint-gate.js';
 import type { SecretBox } from '../store/secret-box.js';
+import { createCheckEndpointBreaker } from './check-endpoint-breaker.js';
 import { createDeliverFirstAttempt } from './deliver-first-attempt.js';
 import { createFanOutActivities } from './fan-out-activities.js';
 import { createMirrorDelivery } from './mirror-delivery.js';
@@ -41,6 +42,7 @@ export function createActivities(given: ActivityDeps) {
   return {
     deliverFirstAttempt: createDeliverFirstAttempt(deps),
     sendSignedWebhook: createSendSignedWebhook(deps),
+    checkEndpointBreaker: createCheckEndpointBreaker(deps),
     mirrorDelivery: createMirrorDelivery(deps),
     ...createFanOutActivities(deps),
     ...createRecoverActivities(deps),

@@ -34,8 +34,8 @@ const BACKLOG_COUNT_TTL_MS = 10_000;
  * over a window of about backlog / BREAKER_WOKEN_WAKES_PER_SECOND, at most BREAKER_WOKEN_WAIT_MAX_MS, so a large
  * backlog costs a few wake-ups a second while the endpoint is down and a small one wakes at each probe time.
  */
-const BREAKER_WOKEN_WAKES_PER_SECOND = 2;
-const BREAKER_WOKEN_WAIT_MAX_MS = 3_600_000;
+const BREAKER_WOKEN_WAKES_PER_SECOND = 1;
+const BREAKER_WOKEN_WAIT_MAX_MS = 2 * 3_600_000;
 /** How long a permit is held at most beyond the request's own timeout (signing, the table writes around it). */
 const LEASE_MARGIN_MS = 15_000;
 
@@ -78,14 +78,7 @@ export async function admit(deps: ActivityDeps, webhook: Webhook, waitsSoFar = 0
     const waitMs = decision.untilMs - now;
     if (waitMs > SHORT_WAIT_MS || now + waitMs - started > MAX_INLINE_WAIT_MS) {
       if (decision.reason !== 'breaker-open') return { kind: 'wait', untilMs: decision.untilMs, message: decision.message, breakerOpen: false };
-      if (wokenOnClose) {
-        // A short wait means a probe is in flight: look again when the gate says. Otherwise, wait long: the
-        // close wakes this delivery, and the spread keeps a few waking near each probe time.
-        if (waitMs <= PROBE_IN_FLIGHT_WAIT_MS) return { kind: 'wait', untilMs: decision.untilMs, message: decision.message, breakerOpen: true };
-        const windowMs = Math.min(((await waitingDeliveries(deps, webhook.id, now)) / BREAKER_WOKEN_WAKES_PER_SECOND) * 1000, BREAKER_WOKEN_WAIT_MAX_MS);
-        const spreadMs = windowMs * (0.5 + 0.5 * deps.random());
-        return { kind: 'wait', untilMs: now + Math.floor(Math.max(waitMs, spreadMs)), message: decision.message, breakerOpen: true };
-      }
+      if (wokenOnClose) return { kind: 'wait', untilMs: await wokenBreakerWaitUntil(deps, webhook.id, decision.untilMs, now), message: decision.message, breakerOpen: true };
       // Behind an open breaker, a backlog of thousands would all wake at each probe time only to wait again.
       // Each delivery instead backs off on its own (30 s doubling to 10 min, like the cool-down) and is spread
       // at random over a window sized to the backlog (about BREAKER_WAKES_PER_SECOND wake-ups a second, ≤ 10
@@ -101,6 +94,31 @@ export async function admit(deps: ActivityDeps, webhook: Webhook, waitsSoFar = 0
     if (!activityInfo().isLocal) heartbeat();
     await delay(Math.max(waitMs, 10));
   }
+}
+
+/**
+ * Until when a delivery that is woken when the breaker closes (deliverWebhookV4) waits behind it, the gate
+ * having said `untilMs`. A short wait means a probe is in flight: look again when the gate says. Otherwise
+ * wait long — the close wakes the delivery — spread so that a few still wake near each probe time.
+ */
+async function wokenBreakerWaitUntil(deps: ActivityDeps, webhookId: string, untilMs: number, now: number): Promise<number> {
+  const waitMs = untilMs - now;
+  if (waitMs <= PROBE_IN_FLIGHT_WAIT_MS) return untilMs;
+  const windowMs = Math.min(((await waitingDeliveries(deps, webhookId, now)) / BREAKER_WOKEN_WAKES_PER_SECOND) * 1000, BREAKER_WOKEN_WAIT_MAX_MS);
+  return now + Math.floor(Math.max(waitMs, windowMs * (0.5 + 0.5 * deps.random())));
+}
+
+/**
+ * A delivery back from a wait behind the breaker (deliverWebhookV4) looks before it asks for a permit: a read
+ * of the breaker, no write, so a backlog that wakes while the endpoint is still down costs one workflow task
+ * each. Undefined: go on to the send activity (closed, a probe is due, or the endpoint must be disabled).
+ */
+export async function breakerStillOpen(deps: ActivityDeps, webhook: Webhook): Promise<{ untilMs: number; message: string } | undefined> {
+  if (!deps.gate) return undefined;
+  const breaker = await deps.gate.breaker(webhook.id, endpointPolicyOf(webhook));
+  if (breaker.kind !== 'wait') return undefined;
+  const now = deps.clock();
+  return { untilMs: await wokenBreakerWaitUntil(deps, webhook.id, breaker.untilMs, now), message: breaker.message };
 }
 
 const backlogCounts = new Map<string, { count: number; at: number }>();

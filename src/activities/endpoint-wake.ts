@@ -4,9 +4,9 @@
  * timers (cheap while the endpoint is down) still drains right after it recovers.
  *
  * Runs in the background of the activity that saw the change (the answer of that attempt must not wait for
- * thousands of signals) and is best effort: a worker that dies while waking leaves the rest to their own
- * timers (at most an hour, activities/endpoint-health.ts). Paced, so the wake-up is not a herd: at most the
- * endpoint's rate limit (or WAKES_PER_SECOND_MAX) signals a second.
+ * thousands of signals) and is best effort: if a worker dies while waking, the first waiting delivery whose
+ * own timer ends and finds the breaker closed wakes the rest (activities/check-endpoint-breaker.ts). Paced,
+ * so the wake-up is not a herd: at most the endpoint's rate limit (or WAKES_PER_SECOND_MAX) signals a second.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { ENDPOINT_READY_SIGNAL } from '../delivery/signals.js';
@@ -24,10 +24,23 @@ export type WakeSelection = { status: 'pending' } | { status: 'skipped'; updated
 
 /** Endpoints being woken in this process: a second close while the first wake runs adds nothing. */
 const waking = new Set<string>();
+/** When this process last finished waking each endpoint (bounded). */
+const lastWoken = new Map<string, number>();
 
-/** Starts waking; returns at once. `done` (for tests) resolves with how many were signalled. */
-export function wakeWaitingDeliveries(deps: Pick<ActivityDeps, 'store' | 'starter' | 'logger'>, webhook: Pick<Webhook, 'id' | 'rateLimitPerSecond'>, which: WakeSelection, why: string): { done: Promise<number> } {
+/**
+ * Starts waking; returns at once. `done` (for tests) resolves with how many were signalled. With
+ * `unlessWokenWithinMs`, nothing happens if this process woke the endpoint that recently (a catch-up wake).
+ */
+export function wakeWaitingDeliveries(
+  deps: Pick<ActivityDeps, 'store' | 'starter' | 'logger'>,
+  webhook: Pick<Webhook, 'id' | 'rateLimitPerSecond'>,
+  which: WakeSelection,
+  why: string,
+  options: { unlessWokenWithinMs?: number } = {},
+): { done: Promise<number> } {
   if (waking.has(webhook.id)) return { done: Promise.resolve(0) };
+  const last = lastWoken.get(webhook.id);
+  if (options.unlessWokenWithinMs !== undefined && last !== undefined && Date.now() - last < options.unlessWokenWithinMs) return { done: Promise.resolve(0) };
   waking.add(webhook.id);
   const done = wakeAll(deps, webhook, which)
     .then((woken) => {
@@ -38,7 +51,11 @@ export function wakeWaitingDeliveries(deps: Pick<ActivityDeps, 'store' | 'starte
       deps.logger.warn({ err, webhookId: webhook.id, why }, 'waking waiting deliveries stopped; the rest wake on their own timers');
       return 0;
     })
-    .finally(() => waking.delete(webhook.id));
+    .finally(() => {
+      waking.delete(webhook.id);
+      if (lastWoken.size >= 10_000) lastWoken.clear();
+      lastWoken.set(webhook.id, Date.now());
+    });
   return { done };
 }
 

@@ -47,6 +47,7 @@ import {
   reportWriteIsOptional,
   withoutProbe,
   withProbe,
+  type BreakerAdmission,
   type EndpointState,
   type HealthTransition,
 } from './endpoint-state.js';
@@ -94,6 +95,11 @@ export interface EndpointGate {
   release(permit: SendPermit, report: SendReport | null, policy: EndpointPolicy): Promise<HealthTransition[]>;
   /** `active`: the webhook's own flag (a disabled webhook reports `disabled` whatever its counters say). */
   health(webhookId: string, active: boolean): Promise<EndpointHealth>;
+  /**
+   * What the breaker says now, read only (no permit, no write): for a delivery deciding whether to keep
+   * waiting. `wait` carries the same wake-up jitter as `acquire`'s.
+   */
+  breaker(webhookId: string, policy: EndpointPolicy): Promise<BreakerAdmission>;
   /** The webhook was deleted: its rows go. */
   forget(webhookId: string): Promise<void>;
   /** An operator re-enabled it: healthy again, counters, breaker and limit cleared. */
@@ -475,5 +481,12 @@ export function createEndpointGate(deps: EndpointGateDeps): EndpointGate {
     throw new EndpointGateContentionError(webhookId, MAX_CAS_ATTEMPTS);
   }
 
-  return { acquire, release, health, forget, reset };
+  async function breaker(webhookId: string, policy: EndpointPolicy): Promise<BreakerAdmission> {
+    const state = await read(webhookId);
+    if (state === null) return { kind: 'closed' };
+    const admission = breakerAdmission(state, policy, clock());
+    return admission.kind === 'wait' ? { ...admission, untilMs: admission.untilMs + Math.floor(random() * BREAKER_WAIT_JITTER_MS) } : admission;
+  }
+
+  return { acquire, release, health, breaker, forget, reset };
 }

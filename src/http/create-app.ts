@@ -18,6 +18,7 @@ import { registerRecoveryRoutes } from './routes/recoveries.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerOperatorPage } from './ui/operator-page.js';
+import { continueIncomingTrace } from '../telemetry/incoming-trace.js';
 import type { TemporalWebUi } from './ui/temporal-link.js';
 
 /** Largest request body accepted (413 above it), unless the payload limit needs more. */
@@ -89,6 +90,7 @@ export function createApp(deps: AppDeps): HeraldApp {
       },
     }),
   );
+  app.use('/v1/*', continueIncomingTrace());
   app.use('/v1/*', bearerAuth(deps.tokens, deps.herald));
   app.use('/v1/*', idempotency(deps.idempotency));
 

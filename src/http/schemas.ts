@@ -385,6 +385,7 @@ export const DeliveryListQuery = z.object({
   status: DeliveryStatus.optional(),
   webhookId: z.string().min(1).max(200).optional(),
   eventId: z.string().min(1).max(200).optional(),
+  eventType: z.string().min(1).max(200).optional().openapi({ description: 'Exact event type (no wildcards), e.g. `order.created`.' }),
   since: Time.optional().openapi({ description: 'Created at or after.' }),
   until: Time.optional().openapi({ description: 'Created before.' }),
   limit: Limit(MAX_LIST_LIMIT),

@@ -15,8 +15,8 @@
  *          waits for the endpoint's limits or the database retry it too but spend   │
  *          no attempt (the table counts attempts); it signals each failure here     ┤
  *        ↺ breaker open (either activity): wait HERE, spending nothing, until the   │
- *          endpoint-ready signal (the breaker closed) or the wait's end, then the   │
- *          regular activity again                                                   │
+ *          endpoint-ready signal (the breaker closed) or the wait's end; a local    │
+ *          checkEndpointBreaker says wait again or go on to the regular activity    │
  *   cancel request (any time) → "cancelled" ─────────────────────────────────────┤
  *                                                                                ▼
  *   mirrorDelivery (only when no attempt recorded the outcome: cancelled, webhook or event gone, a crashed
@@ -72,7 +72,7 @@ export async function deliverWebhookV4(input: DeliverWebhookInput): Promise<Deli
   const { workflowId, runId, typedSearchAttributes } = workflowInfo();
   const host = input.endpointHost ?? input.webhookId;
   setHandler(attemptReported, (report) => setCurrentDetails(markdownText(waitingDetails(report, input.maxAttempts, host, Date.now()))));
-  const breaker = new BreakerWait(input.maxAttempts, host);
+  const breaker = new BreakerWait(input.webhookId, input.maxAttempts, host);
   setHandler(endpointReady, () => breaker.wake());
 
   let outcome: Outcome;
@@ -100,7 +100,11 @@ export async function deliverWebhookV4(input: DeliverWebhookInput): Promise<Deli
   if (typedSearchAttributes.get(HERALD_WEBHOOK_ID) !== undefined) upsertSearchAttributes([{ key: HERALD_DELIVERY_STATUS, value: result.status }]);
   if (failed) {
     // The Web UI's status badge and Failures view show this; the result rides along for the typed client.
-    throw ApplicationFailure.create({ type: outcome.failureType ?? FailureType.RetriesExhausted, message: reason!, nonRetryable: true, details: [result] });
+    const failure = ApplicationFailure.create({ type: outcome.failureType ?? FailureType.RetriesExhausted, message: reason!, nonRetryable: true, details: [result] });
+    // The Web UI prints a failure's stack trace under its message; this one would be the workflow bundle's,
+    // which tells an operator nothing the message does not.
+    failure.stack = '';
+    throw failure;
   }
   return result;
 }
@@ -129,7 +133,7 @@ async function attemptUntilFinal(input: DeliverWebhookInput, workflowId: string,
       break;
     case 'wait':
       if (first.breakerOpen) {
-        await breaker.wait({ message: first.message, untilMs: Date.now() + first.retryDelayMs });
+        await breaker.untilClosed({ message: first.message, untilMs: Date.now() + first.retryDelayMs });
         break;
       }
       setCurrentDetails(markdownText(waitingDetails({ kind: 'wait', message: first.message, untilMs: Date.now() + first.retryDelayMs }, input.maxAttempts, host, Date.now())));
@@ -178,20 +182,28 @@ async function attemptUntilFinal(input: DeliverWebhookInput, workflowId: string,
     } catch (err) {
       const wait = breakerWaitOf(err);
       if (!wait) throw err;
-      await breaker.wait(wait);
+      await breaker.untilClosed(wait);
     }
   }
   return { result: { deliveryId, status: 'success', attempts: sent.attempt, responseCode: sent.responseCode, error: null }, recorded: true, durationMs: sent.durationMs };
 }
 
+/** The breaker check after each wait: a local activity, so a wake-up while the endpoint is still down costs one task. */
+const { checkEndpointBreaker } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  summary: 'look at the endpoint breaker again',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
 /**
- * Waiting behind an open breaker: a timer to the wait's end, cut short by the endpoint-ready signal (the breaker
- * closed, or the webhook was disabled). A signal that arrives while the delivery is not waiting is dropped, so
- * it never shortens a later wait.
+ * Waiting behind an open breaker, spending nothing: a timer to the wait's end, cut short by the endpoint-ready
+ * signal (the breaker closed, or the webhook was disabled), then a look at the breaker; again while it is open.
+ * A signal that arrives while the delivery is not waiting is dropped, so it never shortens a later wait.
  */
 class BreakerWait {
   private ready = false;
   constructor(
+    private readonly webhookId: string,
     private readonly maxAttempts: number,
     private readonly host: string,
   ) {}
@@ -200,12 +212,18 @@ class BreakerWait {
     this.ready = true;
   }
 
-  async wait(details: BreakerWaitDetails): Promise<void> {
-    setCurrentDetails(markdownText(waitingDetails({ kind: 'wait', message: details.message, untilMs: details.untilMs }, this.maxAttempts, this.host, Date.now())));
-    this.ready = false;
-    // At least a second: a worker whose clock runs ahead of the workflow's must not make this a busy loop.
-    await condition(() => this.ready, Math.max(details.untilMs - Date.now(), 1_000));
-    this.ready = false;
+  async untilClosed(first: BreakerWaitDetails): Promise<void> {
+    let details = first;
+    for (;;) {
+      setCurrentDetails(markdownText(waitingDetails({ kind: 'wait', message: details.message, untilMs: details.untilMs }, this.maxAttempts, this.host, Date.now())));
+      this.ready = false;
+      // At least a second: a worker whose clock runs ahead of the workflow's must not make this a busy loop.
+      const woken = await condition(() => this.ready, Math.max(details.untilMs - Date.now(), 1_000));
+      this.ready = false;
+      const check = await checkEndpointBreaker({ webhookId: this.webhookId, woken });
+      if (!check.open) return;
+      details = check;
+    }
   }
 }
 

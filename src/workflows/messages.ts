@@ -65,6 +65,15 @@ export interface SendSignedWebhookInput {
   breakerWaitsInWorkflow?: true;
 }
 
+/** The breaker check a delivery makes after its wait behind an open breaker (deliverWebhookV4). */
+export interface CheckEndpointBreakerInput {
+  webhookId: string;
+  /** The wait ended with the endpoint-ready signal (false: on its own timer). */
+  woken: boolean;
+}
+
+export type CheckEndpointBreakerResult = { open: false } | ({ open: true } & BreakerWaitDetails);
+
 /** How long a delivery behind an open breaker waits at most, and why (a `HeraldBreakerOpen` failure's details). */
 export interface BreakerWaitDetails {
   untilMs: number;

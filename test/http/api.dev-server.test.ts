@@ -228,6 +228,8 @@ describe('REST API on the dev server', () => {
     expect(byWebhook.body.items[0]).not.toHaveProperty('attemptLog');
     expect((await admin().get(`/v1/deliveries?webhookId=${webhook.id}&status=dead`)).body.items).toEqual([]);
     expect((await admin().get(`/v1/deliveries?eventId=${eventId}&tenantId=${tenantId}`)).body.items).toHaveLength(1);
+    expect((await admin().get(`/v1/deliveries?webhookId=${webhook.id}&eventType=order.created`)).body.items.map((x: { id: string }) => x.id)).toEqual([id]);
+    expect((await admin().get(`/v1/deliveries?webhookId=${webhook.id}&eventType=order.paid`)).body.items).toEqual([]);
     const since = new Date(Date.parse(delivery.createdAt) + 1).toISOString();
     expect((await admin().get(`/v1/deliveries?webhookId=${webhook.id}&since=${since}`)).body.items).toEqual([]);
     expect((await admin().get(`/v1/deliveries?webhookId=${webhook.id}&until=${since}`)).body.items).toHaveLength(1);

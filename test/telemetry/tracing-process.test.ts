@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -76,13 +77,15 @@ describe('herald start with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
     const receiver = await startReceiver();
     try {
       const token = readFileSync(path.join(dir, API_TOKEN_FILE_NAME), 'utf8').trim();
-      const call = async (route: string, body: unknown) => {
-        const res = await fetch(`http://127.0.0.1:${api}${route}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const call = async (route: string, body: unknown, headers: Record<string, string> = {}) => {
+        const res = await fetch(`http://127.0.0.1:${api}${route}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
         expect(res.status, await res.clone().text()).toBeLessThan(300);
         return (await res.json()) as Record<string, unknown>;
       };
       await call('/v1/webhooks', { url: receiver.url, eventTypes: ['order.*'] });
-      const published = await call('/v1/events', { type: 'order.created', payload: { marker: 'payload-marker-e2e' } });
+      // The producer's own trace (W3C traceparent on the request) is continued, not replaced.
+      const producerTrace = randomBytes(16).toString('hex');
+      const published = await call('/v1/events', { type: 'order.created', payload: { marker: 'payload-marker-e2e' } }, { traceparent: `00-${producerTrace}-${randomBytes(8).toString('hex')}-01` });
       await receiver.waitForRequests(1);
       // The 'delivery attempt' line is logged inside the attempt's activity span.
       await expect.poll(() => herald!.output().includes('"msg":"delivery attempt"'), { timeout: 20_000 }).toBe(true);
@@ -105,7 +108,8 @@ describe('herald start with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
 
       const attemptLine = herald.output().split('\n').find((line) => line.includes('"msg":"delivery attempt"'))!;
       const attemptLog = JSON.parse(attemptLine) as { traceId?: string; spanId?: string };
-      expect(attemptLog.traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(attemptLog.traceId).toBe(producerTrace);
+      expect(sent.includes(Buffer.from(producerTrace, 'hex'))).toBe(true);
       expect(attemptLog.spanId).toMatch(/^[0-9a-f]{16}$/);
       // The log line names a trace and a span the collector received.
       expect(sent.includes(Buffer.from(attemptLog.traceId!, 'hex'))).toBe(true);

@@ -16,6 +16,7 @@ export function registerDeliveryCommands(program: Command, cli: CliContext): voi
     .option('--status <status>', 'pending | in_flight | success | dead | cancelled | skipped')
     .option('--webhook <id>')
     .option('--event <id>')
+    .option('--type <eventType>', 'exact event type, e.g. order.created')
     .option('--since <time>', 'ISO time or age (2h, 7d)')
     .option('--until <time>', 'ISO time or age')
     .option('--limit <n>', 'page size', '50')
@@ -26,6 +27,7 @@ export function registerDeliveryCommands(program: Command, cli: CliContext): voi
         if (opts.status) query.set('status', opts.status);
         if (opts.webhook) query.set('webhookId', opts.webhook);
         if (opts.event) query.set('eventId', opts.event);
+        if (opts.type) query.set('eventType', opts.type);
         if (opts.since) query.set('since', parseTime(opts.since, '--since'));
         if (opts.until) query.set('until', parseTime(opts.until, '--until'));
         if (opts.cursor) query.set('cursor', opts.cursor);

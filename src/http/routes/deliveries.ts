@@ -15,7 +15,7 @@ const listDeliveriesRoute = createRoute({
   method: 'get',
   path: '/v1/deliveries',
   summary: 'List deliveries',
-  description: 'Newest first, filtered by any of status, webhook, event and creation time, a page at a time: follow `nextCursor` until it is null.',
+  description: 'Newest first, filtered by any of status, webhook, event, event type and creation time, a page at a time: follow `nextCursor` until it is null.',
   request: { query: DeliveryListQuery },
   responses: { 200: json(DeliveryPage, 'A page of deliveries.'), ...errors(403) },
 });
@@ -66,6 +66,7 @@ export function registerDeliveryRoutes(app: App): void {
       ...(q.status !== undefined ? { status: q.status } : {}),
       ...(q.webhookId !== undefined ? { webhookId: q.webhookId } : {}),
       ...(q.eventId !== undefined ? { eventId: q.eventId } : {}),
+      ...(q.eventType !== undefined ? { eventType: q.eventType } : {}),
       ...(q.since !== undefined ? { since: epochMs(q.since) } : {}),
       ...(q.until !== undefined ? { until: epochMs(q.until) } : {}),
       ...(q.limit !== undefined ? { limit: q.limit } : {}),
