@@ -164,7 +164,7 @@ async function main(): Promise<void> {
       await phase('isolation', () =>
         runHerald(env, {
           name: 'isolation',
-          description: `healthy endpoint while ${opts.downDeliveries} deliveries retry against a down one (${opts.downMode})`,
+          description: `healthy endpoint while ${opts.downDeliveries} deliveries to a down one (${opts.downMode}) wait behind its open breaker`,
           events: opts.variantEvents,
           webhooks: 1,
           workers: 1,
