@@ -67,6 +67,9 @@ export async function admit(deps: ActivityDeps, webhook: Webhook, waitsSoFar = 0
   const policy = endpointPolicyOf(webhook);
   const leaseMs = webhook.timeoutMs + LEASE_MARGIN_MS;
   const started = deps.clock();
+  // The inline waits are bounded in real time too: `deps.clock` may stand still or jump (a clock that follows
+  // a time-skipping test server stands still while an activity runs, which made this loop spin forever).
+  const startedReal = performance.now();
   for (;;) {
     const decision = await deps.gate.acquire(webhook.id, policy, leaseMs);
     if (decision.kind === 'go') return { kind: 'go', permit: decision.permit };
@@ -76,7 +79,7 @@ export async function admit(deps: ActivityDeps, webhook: Webhook, waitsSoFar = 0
     }
     const now = deps.clock();
     const waitMs = decision.untilMs - now;
-    if (waitMs > SHORT_WAIT_MS || now + waitMs - started > MAX_INLINE_WAIT_MS) {
+    if (waitMs > SHORT_WAIT_MS || now + waitMs - started > MAX_INLINE_WAIT_MS || performance.now() + waitMs - startedReal > MAX_INLINE_WAIT_MS) {
       if (decision.reason !== 'breaker-open') return { kind: 'wait', untilMs: decision.untilMs, message: decision.message, breakerOpen: false };
       if (wokenOnClose) return { kind: 'wait', untilMs: await wokenBreakerWaitUntil(deps, webhook.id, decision.untilMs, now), message: decision.message, breakerOpen: true };
       // Behind an open breaker, a backlog of thousands would all wake at each probe time only to wait again.
@@ -98,12 +101,11 @@ export async function admit(deps: ActivityDeps, webhook: Webhook, waitsSoFar = 0
 
 /**
  * Until when a delivery that is woken when the breaker closes (deliverWebhookV4) waits behind it, the gate
- * having said `untilMs`. A short wait means a probe is in flight: look again when the gate says. Otherwise
- * wait long — the close wakes the delivery — spread so that a few still wake near each probe time.
+ * having said `untilMs`: long — the close wakes the delivery, even while a probe is in flight (the gate's
+ * short "look again") — and spread so that a few still wake near each probe time.
  */
 async function wokenBreakerWaitUntil(deps: ActivityDeps, webhookId: string, untilMs: number, now: number): Promise<number> {
   const waitMs = untilMs - now;
-  if (waitMs <= PROBE_IN_FLIGHT_WAIT_MS) return untilMs;
   const windowMs = Math.min(((await waitingDeliveries(deps, webhookId, now)) / BREAKER_WOKEN_WAKES_PER_SECOND) * 1000, BREAKER_WOKEN_WAIT_MAX_MS);
   return now + Math.floor(Math.max(waitMs, windowMs * (0.5 + 0.5 * deps.random())));
 }
@@ -149,12 +151,13 @@ export async function freshPermit(deps: ActivityDeps, webhook: Webhook, permit: 
   const policy = endpointPolicyOf(webhook);
   await deps.gate.release(permit, null, policy);
   const deadline = deps.clock() + RENEWAL_WAIT_MS;
+  const deadlineReal = performance.now() + RENEWAL_WAIT_MS;
   for (;;) {
     const decision = await deps.gate.acquire(webhook.id, policy, webhook.timeoutMs + LEASE_MARGIN_MS);
     if (decision.kind === 'go') return decision.permit;
     // The breaker opened or the endpoint was disabled meanwhile: this one request (already counted as an
     // attempt in the table) goes without a permit rather than being lost.
-    if (decision.kind !== 'wait' || decision.reason === 'breaker-open' || deps.clock() > deadline) return undefined;
+    if (decision.kind !== 'wait' || decision.reason === 'breaker-open' || deps.clock() > deadline || performance.now() > deadlineReal) return undefined;
     await delay(Math.max(10, Math.min(decision.untilMs - deps.clock(), SHORT_WAIT_MS)));
   }
 }
