@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// `npm run test:proof`: proofs kept out of `npm test` because they are not yet reliable here. The endpoint
-// health proofs on the time-skipping server (breaker cool-downs, auto-disable after a day, a 10-minute store
-// outage) pass one by one, but the time-skipping server sometimes stops advancing in a full run of the file.
+// `npm run test:proof`: proofs kept out of `npm test` because they do not pass here. The breaker's cool-downs
+// in server time on the time-skipping server: that server skips time while a delivery's workflow task runs a
+// local activity, so the task expires and the run crawls past its timeout (see the file's header).
 export default defineConfig({
   test: {
     include: ['test/**/*.proof.ts'],

@@ -1,9 +1,13 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeraldClient } from '../../src/client/herald-client.js';
+import { deliveryResult } from '../../src/delivery/delivery-result.js';
+import { FailureType } from '../../src/delivery/failure-types.js';
+import { ENDPOINT_READY_SIGNAL } from '../../src/delivery/signals.js';
 import { HeraldMetrics } from '../../src/metrics/metrics.js';
 import type { Delivery } from '../../src/store/deliveries.js';
 import { eventually } from '../support/delivery-checks.js';
@@ -471,6 +475,67 @@ describe('endpoint health on the dev server', () => {
       expect(history.events?.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'heraldEndpointReady')).toBe(true);
     }
     expect(new Set(answers.filter((a) => a.status === 200).map((a) => a.id)).size).toBe(4);
+  }, 120_000);
+
+  it('auto-disable: failing without a success for disableAfterDays (1; the worker\'s clock a day on) disables the webhook; its waiting deliveries end skipped, FAILED with HeraldWebhookDisabled; enable + recover delivers them', async () => {
+    // A worker of its own whose clock can jump a day: the gate and auto-disable read the activities' clock.
+    let skewMs = 0;
+    const { taskQueue: skewedQueue } = await dev.runningWorker({ deps: { clock: () => Date.now() + skewMs } });
+    const client = dev.client({ taskQueue: skewedQueue });
+    const rx = await dev.receiver();
+    let up = false;
+    const answers = scripted(rx, () => ({ status: up ? 200 : 503 }));
+    const { webhook } = await client.webhooks.create({ url: rx.url, breakerThreshold: 1, disableAfterDays: 1, retrySchedule: [2], retryJitter: 0 });
+    const since = Date.now() - 1;
+    const deliver = (name: string) => client.deliveries.deliver({ webhookId: webhook.id, eventId: uniqueId(`evt_${name}_`), eventType: 'order.created', payload: { name } });
+
+    const first = await deliver('first');
+    await eventually(async () => expect((await client.webhooks.health(webhook.id)).state).toBe('open'), 20_000, 100);
+    const failingSince = answers[0]!.at;
+    const waiting = [first, await deliver('second'), await deliver('third')];
+    for (const d of waiting) {
+      const handle = client.deliveries.handle(d.workflowId);
+      await eventually(async () => {
+        const { currentDetails } = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+        expect(currentDetails).toMatch(/^breaker open until /);
+        expect((await handle.describe()).raw.pendingActivities ?? []).toEqual([]);
+      }, 15_000, 200);
+    }
+    expect(answers).toHaveLength(1);
+
+    // A day and a minute pass for the worker. Each waiting delivery is woken (the signal a closing breaker sends;
+    // here it stands in for their timers ending): the first to look disables the endpoint, all end skipped.
+    skewMs = 24 * 3_600_000 + 60_000;
+    await Promise.all(waiting.map((d) => client.deliveries.handle(d.workflowId).signal(ENDPOINT_READY_SIGNAL)));
+    const results = await Promise.all(waiting.map((d) => deliveryResult(client.deliveries.handle(d.workflowId))));
+    const disabled = await client.webhooks.get(webhook.id);
+    expect(disabled.active).toBe(false);
+    expect(disabled.disabledReason).toBe(`failing without a success since ${new Date(failingSince).toISOString().slice(0, 16)}Z (1 day)`);
+    expect(answers).toHaveLength(1);
+    for (const [i, d] of waiting.entries()) {
+      const row = await client.deliveries.get(d.deliveryId);
+      expect(row.status).toBe('skipped');
+      expect(row.error).toBe(`skipped: webhook disabled (${disabled.disabledReason})`);
+      expect(results[i]).toMatchObject({ status: 'skipped', attempts: i === 0 ? 1 : 0 });
+      const failure = await client.deliveries.handle(d.workflowId).result().then(() => undefined, (err: unknown) => err);
+      expect(failure).toBeInstanceOf(WorkflowFailedError);
+      expect((failure as WorkflowFailedError).cause).toMatchObject({ type: FailureType.WebhookDisabled, nonRetryable: true });
+    }
+    expect(await client.webhooks.health(webhook.id)).toMatchObject({ state: 'disabled' });
+
+    // Recover is refused while disabled; enabled again (healthy, the endpoint answering), it redelivers all three.
+    await expect(client.recover(webhook.id, { since, until: Date.now() + 1 })).rejects.toMatchObject({ name: 'ConflictError' });
+    up = true;
+    skewMs = 0;
+    await client.webhooks.enable(webhook.id);
+    expect(await client.webhooks.health(webhook.id)).toMatchObject({ state: 'healthy', consecutiveFailures: 0 });
+    const job = await client.recover(webhook.id, { since, until: Date.now() + 1 });
+    expect(await job.result()).toMatchObject({ webhookId: webhook.id, redelivered: 3 });
+    for (const d of waiting) {
+      const again = await deliveryResult(client.deliveries.handle(d.workflowId));
+      expect(again).toMatchObject({ status: 'success', attempts: 1, responseCode: 200 });
+    }
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(3);
   }, 120_000);
 
   it('tenant policy: a webhook that sets nothing inherits retrySchedule [1] and rateLimitPerSecond 2; a failing delivery makes exactly 2 attempts', async () => {
