@@ -177,6 +177,7 @@ async function attemptUntilFinal(input: DeliverWebhookInput, workflowId: string,
   let sent: Awaited<ReturnType<typeof send>>;
   for (;;) {
     try {
+      breaker.beforeLook();
       sent = await send();
       break;
     } catch (err) {
@@ -198,7 +199,8 @@ const { checkEndpointBreaker } = proxyLocalActivities<Activities>({
 /**
  * Waiting behind an open breaker, spending nothing: a timer to the wait's end, cut short by the endpoint-ready
  * signal (the breaker closed, or the webhook was disabled), then a look at the breaker; again while it is open.
- * A signal that arrives while the delivery is not waiting is dropped, so it never shortens a later wait.
+ * A signal counts from the last look at the breaker on (`beforeLook`): one that arrives while an activity reads
+ * the breaker open ends the wait that follows at once, for the breaker may have closed after that read.
  */
 class BreakerWait {
   private ready = false;
@@ -212,14 +214,18 @@ class BreakerWait {
     this.ready = true;
   }
 
+  /** Called just before an activity reads the breaker: earlier signals are spent. */
+  beforeLook(): void {
+    this.ready = false;
+  }
+
   async untilClosed(first: BreakerWaitDetails): Promise<void> {
     let details = first;
     for (;;) {
       setCurrentDetails(markdownText(waitingDetails({ kind: 'wait', message: details.message, untilMs: details.untilMs }, this.maxAttempts, this.host, Date.now())));
-      this.ready = false;
       // At least a second: a worker whose clock runs ahead of the workflow's must not make this a busy loop.
       const woken = await condition(() => this.ready, Math.max(details.untilMs - Date.now(), 1_000));
-      this.ready = false;
+      this.beforeLook();
       const check = await checkEndpointBreaker({ webhookId: this.webhookId, woken });
       if (!check.open) return;
       details = check;

@@ -112,7 +112,7 @@ describe('GET /openapi.json and /docs', () => {
     expect(doc.paths['/v1/tenants/{id}/policy'].put.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/PutTenantPolicy' });
     expect(doc.components.schemas.Delivery.properties.createdAt).toMatchObject({ type: 'string', format: 'date-time' });
     expect(doc.paths['/v1/deliveries'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(
-      ['cursor', 'eventId', 'limit', 'since', 'status', 'tenantId', 'until', 'webhookId'].sort(),
+      ['cursor', 'eventId', 'eventType', 'limit', 'since', 'status', 'tenantId', 'until', 'webhookId'].sort(),
     );
   });
 
