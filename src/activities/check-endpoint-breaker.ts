@@ -1,8 +1,8 @@
 import { findWebhook } from '../store/webhooks.js';
 import type { CheckEndpointBreakerInput, CheckEndpointBreakerResult } from '../workflows/messages.js';
 import type { ActivityDeps } from './create-activities.js';
-import { breakerStillOpen } from './endpoint-health.js';
-import { wakeWaitingDeliveries } from './endpoint-wake.js';
+import { breakerStillOpen, wakeDepsOf } from './endpoint-health.js';
+import { wakeWaitingDeliveries } from '../delivery/wake-waiting-deliveries.js';
 
 /** A catch-up wake runs at most this often per endpoint and process. */
 const CATCH_UP_WAKE_EVERY_MS = 60_000;
@@ -19,7 +19,7 @@ export function createCheckEndpointBreaker(deps: ActivityDeps) {
     if (!webhook || !webhook.active) return { open: false };
     const open = await breakerStillOpen(deps, webhook);
     if (open) return { open: true, ...open };
-    if (!input.woken) wakeWaitingDeliveries(deps, webhook, { status: 'pending' }, 'a waiting delivery found the breaker closed', { unlessWokenWithinMs: CATCH_UP_WAKE_EVERY_MS });
+    if (!input.woken) wakeWaitingDeliveries(wakeDepsOf(deps), webhook, { status: 'pending' }, 'a waiting delivery found the breaker closed', { unlessWokenWithinMs: CATCH_UP_WAKE_EVERY_MS });
     return { open: false };
   };
 }

@@ -11,7 +11,7 @@ import { sendReportOf, type EndpointPolicy } from '../endpoints/endpoint-policy.
 import type { HealthTransition, SendPermit } from '../endpoints/endpoint-gate.js';
 import { skipWaitingDeliveriesOf } from '../store/deliveries.js';
 import { disableWebhook, type Webhook } from '../store/webhooks.js';
-import { wakeWaitingDeliveries } from './endpoint-wake.js';
+import { wakeWaitingDeliveries, type WakeDeps } from '../delivery/wake-waiting-deliveries.js';
 import type { ActivityDeps } from './create-activities.js';
 
 /** A wait this short is slept inside the activity (a concurrency slot frees up in milliseconds)… */
@@ -179,7 +179,7 @@ async function actOn(deps: ActivityDeps, webhook: Webhook, transition: HealthTra
       return;
     case 'closed':
       deps.logger.info({ webhookId: webhook.id, failedForMs: transition.failedFor }, 'endpoint breaker closed');
-      wakeWaitingDeliveries(deps, webhook, { status: 'pending' }, 'breaker closed');
+      wakeWaitingDeliveries(wakeDepsOf(deps), webhook, { status: 'pending' }, 'breaker closed');
       await announce(deps, { type: 'herald.webhook.recovered', ...subject, failedForMs: transition.failedFor, occurredAt: deps.clock() });
       return;
     case 'disable':
@@ -195,8 +195,13 @@ export async function disableEndpoint(deps: ActivityDeps, webhook: Webhook, reas
   const skipped = await skipWaitingDeliveriesOf(deps.store, webhook.id, `skipped: webhook disabled (${reason})`, now);
   deps.logger.warn({ webhookId: webhook.id, reason, skipped }, 'endpoint disabled');
   // Their workflows end `skipped` as soon as they look again: now, not at the end of their waits.
-  if (skipped > 0) wakeWaitingDeliveries(deps, webhook, { status: 'skipped', updatedAt: now }, 'webhook disabled');
+  if (skipped > 0) wakeWaitingDeliveries(wakeDepsOf(deps), webhook, { status: 'skipped', updatedAt: now }, 'webhook disabled');
   if (disabled) await announce(deps, { type: 'herald.webhook.disabled', tenantId: webhook.tenantId, webhookId: webhook.id, url: webhook.url, reason, occurredAt: now });
+}
+
+/** What waking the endpoint's waiting deliveries needs, from the activities' deps. */
+export function wakeDepsOf(deps: ActivityDeps): WakeDeps {
+  return { store: deps.store, temporal: deps.starter.temporal, logger: deps.logger };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { wakeWaitingDeliveries } from '../delivery/wake-waiting-deliveries.js';
 import { ValidationError } from '../errors.js';
 import { createWebhook, deleteWebhook, disableWebhook, enableWebhook, getWebhook, listWebhooks, rotateWebhookSecret, updateWebhook, type Webhook } from '../store/webhooks.js';
 import { registryDeps, type ClientContext } from './context.js';
@@ -65,7 +66,10 @@ export function webhooksApi(ctx: ClientContext) {
       if (typeof reason !== 'string' || reason.length > 500) throw new ValidationError('reason', 'must be a string of at most 500 characters');
       await getWebhook(ctx.store, id, ctx.scope);
       await disableWebhook(ctx.store, id, reason, ctx.clock(), ctx.scope);
-      return getWebhook(ctx.store, id, ctx.scope);
+      const disabled = await getWebhook(ctx.store, id, ctx.scope);
+      // Deliveries waiting behind its breaker end `skipped` when they next look: wake them now, not in hours.
+      wakeWaitingDeliveries({ store: ctx.store, temporal: ctx.temporal }, disabled, { status: 'pending' }, 'webhook disabled by an operator');
+      return disabled;
     },
   };
 }

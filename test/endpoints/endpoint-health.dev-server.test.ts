@@ -477,6 +477,28 @@ describe('endpoint health on the dev server', () => {
     expect(new Set(answers.filter((a) => a.status === 200).map((a) => a.id)).size).toBe(4);
   }, 120_000);
 
+  it('an operator disabling the webhook wakes its deliveries waiting behind the breaker: they end skipped in seconds, not at the end of their hour', async () => {
+    const rx = await dev.receiver(() => ({ status: 503 }));
+    const { webhook } = await herald.webhooks.create({ url: rx.url, breakerThreshold: 1, retrySchedule: [3], retryJitter: 0 });
+    const first = await herald.deliveries.deliver({ webhookId: webhook.id, eventId: uniqueId('evt_op_'), eventType: 'order.created', payload: {} });
+    await eventually(async () => expect((await herald.webhooks.health(webhook.id)).state).toBe('open'), 20_000, 100);
+    const state = await dev.store.findOne('herald_endpoint_state', { where: { id: webhook.id } });
+    expect(await dev.store.update('herald_endpoint_state', { next_probe_at: Date.now() + 3_600_000, version: Number(state!.version) + 1 }, { where: { id: webhook.id, version: state!.version } })).toBe(1);
+    const second = await herald.deliveries.deliver({ webhookId: webhook.id, eventId: uniqueId('evt_op_'), eventType: 'order.created', payload: {} });
+    for (const d of [first, second]) {
+      await eventually(async () => {
+        const { currentDetails } = await herald.deliveries.handle(d.workflowId).query<{ currentDetails: string }>('__temporal_workflow_metadata');
+        expect(currentDetails).toMatch(/^breaker open until /);
+      }, 15_000, 200);
+    }
+    const disabledAt = Date.now();
+    await herald.webhooks.disable(webhook.id, 'endpoint retired');
+    const results = await Promise.all([first, second].map((d) => deliveryResult(herald.deliveries.handle(d.workflowId))));
+    expect(results.map((r) => r.status)).toEqual(['skipped', 'skipped']);
+    expect(Date.now() - disabledAt).toBeLessThan(15_000);
+    expect(rx.requests).toHaveLength(1);
+  }, 60_000);
+
   it('auto-disable: failing without a success for disableAfterDays (1; the worker\'s clock a day on) disables the webhook; its waiting deliveries end skipped, FAILED with HeraldWebhookDisabled; enable + recover delivers them', async () => {
     // A worker of its own whose clock can jump a day: the gate and auto-disable read the activities' clock.
     let skewMs = 0;

@@ -1,18 +1,26 @@
 /**
  * Wakes the deliveries that wait behind an endpoint's breaker when the breaker closes (or the webhook is
- * disabled): each gets the endpoint-ready signal and looks again at once, so a backlog that waits on long
+ * disabled, by the gate or by an operator): each gets the endpoint-ready signal and looks again at once, so a backlog that waits on long
  * timers (cheap while the endpoint is down) still drains right after it recovers.
  *
- * Runs in the background of the activity that saw the change (the answer of that attempt must not wait for
+ * Runs in the background of the activity (or API call) that saw the change (its answer must not wait for
  * thousands of signals) and is best effort: if a worker dies while waking, the first waiting delivery whose
  * own timer ends and finds the breaker closed wakes the rest (activities/check-endpoint-breaker.ts). Paced,
  * so the wake-up is not a herd: at most the endpoint's rate limit (or WAKES_PER_SECOND_MAX) signals a second.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { ENDPOINT_READY_SIGNAL } from '../delivery/signals.js';
-import type { Where } from '../store/data-engine.js';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { DataEngine, Where } from '../store/data-engine.js';
 import type { Webhook } from '../store/webhooks.js';
-import type { ActivityDeps } from './create-activities.js';
+import { ENDPOINT_READY_SIGNAL } from './signals.js';
+
+/** What waking needs: the delivery table, a Temporal client, and (in a worker) a logger. */
+export interface WakeDeps {
+  store: DataEngine;
+  temporal: Client;
+  logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
+}
 
 const PAGE_SIZE = 500;
 const WAKES_PER_SECOND_MAX = 200;
@@ -32,7 +40,7 @@ const lastWoken = new Map<string, number>();
  * `unlessWokenWithinMs`, nothing happens if this process woke the endpoint that recently (a catch-up wake).
  */
 export function wakeWaitingDeliveries(
-  deps: Pick<ActivityDeps, 'store' | 'starter' | 'logger'>,
+  deps: WakeDeps,
   webhook: Pick<Webhook, 'id' | 'rateLimitPerSecond'>,
   which: WakeSelection,
   why: string,
@@ -44,11 +52,11 @@ export function wakeWaitingDeliveries(
   waking.add(webhook.id);
   const done = wakeAll(deps, webhook, which)
     .then((woken) => {
-      if (woken > 0) deps.logger.info({ webhookId: webhook.id, woken, why }, 'waiting deliveries woken');
+      if (woken > 0) deps.logger?.info({ webhookId: webhook.id, woken, why }, 'waiting deliveries woken');
       return woken;
     })
     .catch((err: unknown) => {
-      deps.logger.warn({ err, webhookId: webhook.id, why }, 'waking waiting deliveries stopped; the rest wake on their own timers');
+      deps.logger?.warn({ err, webhookId: webhook.id, why }, 'waking waiting deliveries stopped; the rest wake on their own timers');
       return 0;
     })
     .finally(() => {
@@ -59,7 +67,7 @@ export function wakeWaitingDeliveries(
   return { done };
 }
 
-async function wakeAll(deps: Pick<ActivityDeps, 'store' | 'starter' | 'logger'>, webhook: Pick<Webhook, 'id' | 'rateLimitPerSecond'>, which: WakeSelection): Promise<number> {
+async function wakeAll(deps: WakeDeps, webhook: Pick<Webhook, 'id' | 'rateLimitPerSecond'>, which: WakeSelection): Promise<number> {
   const perSecond = Math.max(1, Math.min(webhook.rateLimitPerSecond ?? WAKES_PER_SECOND_MAX, WAKES_PER_SECOND_MAX));
   const started = Date.now();
   let woken = 0;
@@ -72,9 +80,9 @@ async function wakeAll(deps: Pick<ActivityDeps, 'store' | 'starter' | 'logger'>,
     for (let i = 0; i < rows.length; i += CONCURRENCY) {
       await Promise.all(
         rows.slice(i, i + CONCURRENCY).map(async (row) => {
-          const handle = deps.starter.temporal.workflow.getHandle(String(row.workflow_id), row.run_id ? String(row.run_id) : undefined);
+          const handle = deps.temporal.workflow.getHandle(String(row.workflow_id), row.run_id ? String(row.run_id) : undefined);
           // A run that already closed (or was redelivered) is not an error: there is nothing left to wake.
-          await handle.signal(ENDPOINT_READY_SIGNAL).catch((err: unknown) => deps.logger.debug({ err, workflowId: row.workflow_id }, 'endpoint-ready signal not delivered'));
+          await handle.signal(ENDPOINT_READY_SIGNAL).catch((err: unknown) => deps.logger?.debug({ err, workflowId: row.workflow_id }, 'endpoint-ready signal not delivered'));
         }),
       );
       woken += Math.min(CONCURRENCY, rows.length - i);
