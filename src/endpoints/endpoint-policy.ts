@@ -41,11 +41,15 @@ export const MAX_CONCURRENCY_LIMIT = 10_000;
 export const MAX_RATE_LIMIT_PER_SECOND = 10_000;
 
 /**
- * A failure for the breaker and auto-disable: anything but 2xx, except 429 — a 429 means the endpoint is up and
- * busy (it only lowers the adaptive limit). 5xx (503 included), timeouts, connection errors and other 4xx count.
+ * A failure for the breaker and auto-disable: the endpoint did not answer (timeout, connection error), answered
+ * 5xx (503 included) or 408. Other answers are the endpoint's verdict on one message, not on its health, and
+ * count neither way: a 429 means it is up and busy (it only lowers the adaptive limit), and a 3xx or other 4xx
+ * ends that delivery (dead) — counting those would let an endpoint that rejects some payloads open its breaker
+ * and hold back the good ones (and 100 rejected deliveries would each wait for a probe to die).
  */
 export function countsAsFailure(report: SendReport): boolean {
-  return !report.ok && report.status !== 429;
+  if (report.ok) return false;
+  return report.status === null || report.status >= 500 || report.status === 408;
 }
 
 function positiveInteger(value: unknown, field: string, max: number): void {

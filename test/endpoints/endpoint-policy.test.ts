@@ -3,7 +3,7 @@ import { checkEndpointPolicy, countsAsFailure, sendReportOf } from '../../src/en
 import { ValidationError } from '../../src/errors.js';
 
 describe('send reports', () => {
-  it('classify 2xx as ok, 429 as throttling only, 503 as throttling and failure, the rest as failures', () => {
+  it('classify 2xx as ok, 429 as throttling only, 503 as throttling and failure; no answer, 5xx and 408 as failures; other 3xx/4xx as neither', () => {
     expect(sendReportOf(204, 12)).toEqual({ ok: true, throttled: false, status: 204, latencyMs: 12 });
     const cases: [number | null, boolean, boolean][] = [
       [200, false, false],
@@ -11,8 +11,10 @@ describe('send reports', () => {
       [429, true, false],
       [503, true, true],
       [500, false, true],
-      [404, false, true],
-      [301, false, true],
+      [408, false, true],
+      [404, false, false],
+      [400, false, false],
+      [301, false, false],
       [null, false, true],
     ];
     for (const [status, throttled, failure] of cases) {
