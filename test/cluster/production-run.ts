@@ -7,6 +7,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { openEngine } from '../../src/store/open-engine.js';
 import type { DataEngine } from '../../src/store/data-engine.js';
+import { deliveryResult } from '../../src/delivery/delivery-result.js';
 import type { DeliverWebhookResult } from '../../src/workflows/messages.js';
 import type { ClusterStack } from '../../scripts/cluster/cluster-stack.js';
 import type { HeraldRoleProcess } from '../../scripts/cluster/herald-processes.js';
@@ -259,11 +260,13 @@ export async function runProductionPath(stack: ClusterStack, opts: ProductionRun
       const handle = temporal.workflow.getHandle(exp.workflowId);
       try {
         const d = await handle.describe();
-        if (d.status.name !== 'COMPLETED') {
-          mismatches.push(`${exp.workflowId}: workflow ${d.status.name}`);
+        // A dead delivery FAILS its workflow (so the Web UI shows it); every other final status completes it.
+        const closedAs = row.status === 'dead' || row.status === 'skipped' ? 'FAILED' : 'COMPLETED';
+        if (d.status.name !== closedAs) {
+          mismatches.push(`${exp.workflowId}: workflow ${d.status.name}, not ${closedAs} (row ${String(row.status)})`);
           return;
         }
-        const result = (await handle.result()) as DeliverWebhookResult;
+        const result: DeliverWebhookResult = await deliveryResult(handle);
         if (row.run_id !== d.runId) mismatches.push(`${exp.workflowId}: row run ${String(row.run_id)} ≠ workflow run ${d.runId}`);
         const table = { status: row.status, attempts: Number(row.attempts), responseCode: (row.response_code as number | null) ?? null };
         const fromTemporal = { status: result.status, attempts: result.attempts, responseCode: result.responseCode };
