@@ -145,6 +145,26 @@ describe('endpoint health on the dev server', () => {
   }
 
   /** Publishes `count` events, at most 25 publishes at a time; returns their ids. */
+  /** Moves the endpoint's next probe time: a compare-and-set on the state row's version, as the gate writes. */
+  async function moveProbeTime(webhookId: string, to: number): Promise<void> {
+    const state = await dev.store.findOne('herald_endpoint_state', { where: { id: webhookId } });
+    const moved = await dev.store.update('herald_endpoint_state', { next_probe_at: to, version: Number(state!.version) + 1 }, { where: { id: webhookId, version: state!.version } });
+    expect(moved).toBe(1);
+  }
+
+  /** Until each delivery waits behind the breaker, its current details matching `details` (and, if asked, no activity pending). */
+  async function waitBehindBreaker(client: HeraldClient, workflowIds: string[], details: string | RegExp, opts: { noActivity: boolean }): Promise<void> {
+    for (const workflowId of workflowIds) {
+      const handle = client.deliveries.handle(workflowId);
+      await eventually(async () => {
+        const { currentDetails } = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+        if (typeof details === 'string') expect(currentDetails).toBe(details);
+        else expect(currentDetails).toMatch(details);
+        if (opts.noActivity) expect((await handle.describe()).raw.pendingActivities ?? []).toEqual([]);
+      }, 15_000, 200);
+    }
+  }
+
   async function publishMany(tenantId: string, type: string, count: number): Promise<string[]> {
     const ids: string[] = [];
     for (let from = 0; from < count; from += 25) {
@@ -445,30 +465,18 @@ describe('endpoint health on the dev server', () => {
     // state row's version, as the gate writes), so every delivery that meets it waits an hour.
     const first = await deliver('first');
     await eventually(async () => expect((await herald.webhooks.health(webhook.id)).state).toBe('open'), 20_000, 100);
-    const moveProbe = async (to: number) => {
-      const state = await dev.store.findOne('herald_endpoint_state', { where: { id: webhook.id } });
-      const moved = await dev.store.update('herald_endpoint_state', { next_probe_at: to, version: Number(state!.version) + 1 }, { where: { id: webhook.id, version: state!.version } });
-      expect(moved).toBe(1);
-    };
     const hourAhead = Date.now() + 3_600_000;
-    await moveProbe(hourAhead);
+    await moveProbeTime(webhook.id, hourAhead);
     const waiting = [first, await deliver('second'), await deliver('third')];
     // Each waits in its workflow (no activity retrying), for about an hour, and says so.
     const until = `breaker open until ${new Date(hourAhead).toISOString().slice(11, 19)} UTC after 1 consecutive failure; no attempt is spent waiting`;
-    for (const d of waiting) {
-      const handle = herald.deliveries.handle(d.workflowId);
-      await eventually(async () => {
-        const { currentDetails } = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
-        expect(currentDetails).toBe(until);
-        expect((await handle.describe()).raw.pendingActivities ?? []).toEqual([]);
-      }, 15_000, 200);
-    }
+    await waitBehindBreaker(herald, waiting.map((d) => d.workflowId), until, { noActivity: true });
     expect(answers).toHaveLength(1);
 
     // The endpoint is back and the probe is due: the next delivery is the probe, and its success closes the
     // breaker, which signals the three waiting an hour; they send within seconds, each once.
     down = false;
-    await moveProbe(Date.now());
+    await moveProbeTime(webhook.id, Date.now());
     const probe = await deliver('probe');
     const probeDone = Date.now();
     await eventually(async () => expect(answers.filter((a) => a.status === 200)).toHaveLength(4), 20_000, 100);
@@ -496,15 +504,9 @@ describe('endpoint health on the dev server', () => {
     const { webhook } = await herald.webhooks.create({ url: rx.url, breakerThreshold: 1, retrySchedule: [3], retryJitter: 0 });
     const first = await herald.deliveries.deliver({ webhookId: webhook.id, eventId: uniqueId('evt_op_'), eventType: 'order.created', payload: {} });
     await eventually(async () => expect((await herald.webhooks.health(webhook.id)).state).toBe('open'), 20_000, 100);
-    const state = await dev.store.findOne('herald_endpoint_state', { where: { id: webhook.id } });
-    expect(await dev.store.update('herald_endpoint_state', { next_probe_at: Date.now() + 3_600_000, version: Number(state!.version) + 1 }, { where: { id: webhook.id, version: state!.version } })).toBe(1);
+    await moveProbeTime(webhook.id, Date.now() + 3_600_000);
     const second = await herald.deliveries.deliver({ webhookId: webhook.id, eventId: uniqueId('evt_op_'), eventType: 'order.created', payload: {} });
-    for (const d of [first, second]) {
-      await eventually(async () => {
-        const { currentDetails } = await herald.deliveries.handle(d.workflowId).query<{ currentDetails: string }>('__temporal_workflow_metadata');
-        expect(currentDetails).toMatch(/^breaker open until /);
-      }, 15_000, 200);
-    }
+    await waitBehindBreaker(herald, [first.workflowId, second.workflowId], /^breaker open until /, { noActivity: false });
     const disabledAt = Date.now();
     await herald.webhooks.disable(webhook.id, 'endpoint retired');
     const results = await Promise.all([first, second].map((d) => deliveryResult(herald.deliveries.handle(d.workflowId))));
@@ -529,14 +531,7 @@ describe('endpoint health on the dev server', () => {
     await eventually(async () => expect((await client.webhooks.health(webhook.id)).state).toBe('open'), 20_000, 100);
     const failingSince = answers[0]!.at;
     const waiting = [first, await deliver('second'), await deliver('third')];
-    for (const d of waiting) {
-      const handle = client.deliveries.handle(d.workflowId);
-      await eventually(async () => {
-        const { currentDetails } = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
-        expect(currentDetails).toMatch(/^breaker open until /);
-        expect((await handle.describe()).raw.pendingActivities ?? []).toEqual([]);
-      }, 15_000, 200);
-    }
+    await waitBehindBreaker(client, waiting.map((d) => d.workflowId), /^breaker open until /, { noActivity: true });
     expect(answers).toHaveLength(1);
 
     // A day and a minute pass for the worker. Each waiting delivery is woken (the signal a closing breaker sends;

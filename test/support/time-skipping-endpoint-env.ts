@@ -2,15 +2,13 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { Next } from '@temporalio/common';
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor } from '@temporalio/worker';
 import type { Dispatcher } from 'undici';
-import { afterAll, afterEach, beforeAll } from 'vitest';
 import { HeraldClient } from '../../src/client/herald-client.js';
 import type { DataEngine } from '../../src/store/data-engine.js';
-import { openEngine } from '../../src/store/open-engine.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { eventually } from './delivery-checks.js';
 import { testActivityDeps, uniqueId, TEST_BOX } from './deps.js';
-import { startReceiver, type Receiver } from './receiver.js';
-import { startTimeSkippingTemporal, type TemporalForTests } from './temporal.js';
+import type { Receiver } from './receiver.js';
+import { useTimeSkippingServer } from './time-skipping-server.js';
 
 // Endpoint health (issue #11) on the time-skipping server: a worker, client and receivers in skipped time with
 // real HTTP on loopback, for test/endpoints/*.time-skipping.*.
@@ -89,29 +87,8 @@ export function requestsOf(rx: Receiver, deliveryId: string): number {
 
 /** Registers the server's lifecycle hooks for the calling file and returns its helpers. */
 export function useTimeSkippingEndpointEnv() {
-  let temporal: TemporalForTests;
-  let store: DataEngine;
-  const receivers: Receiver[] = [];
-
-  beforeAll(async () => {
-    temporal = await startTimeSkippingTemporal();
-    store = await openEngine('memory:');
-  });
-
-  afterEach(async () => {
-    await Promise.all(receivers.splice(0).map((r) => r.close()));
-  });
-
-  afterAll(async () => {
-    await store?.close();
-    await temporal?.teardown();
-  });
-
-  async function receiver(): Promise<Receiver> {
-    const r = await startReceiver();
-    receivers.push(r);
-    return r;
-  }
+  const server = useTimeSkippingServer();
+  const receiver = () => server.receiver();
 
   /**
    * A worker and a client on a fresh task queue, both on the server's clock. Workflows run only inside `run(…)`,
@@ -119,14 +96,14 @@ export function useTimeSkippingEndpointEnv() {
    */
   async function setup(opts: { outage?: (now: number) => boolean } = {}) {
     const taskQueue = uniqueId('tq-');
-    const clock = serverClock(() => temporal.env.currentTimeMs());
+    const clock = serverClock(() => server.temporal.env.currentTimeMs());
     await clock.sync();
     // The worker's activities sync the clock once, as they start (below); the test's own client calls sync on each.
-    const workerStore = plumbedStore(store, clock, { sync: false, ...(opts.outage ? { outage: opts.outage } : {}) });
-    const clientStore = plumbedStore(store, clock, { sync: true });
-    const base = testActivityDeps(workerStore, { clock: clock.now, temporal: temporal.env.client, taskQueue, searchAttributes: false });
-    const log = sendLog(() => temporal.env.currentTimeMs(), base.dispatcher);
-    const testService = temporal.env.connection.testService;
+    const workerStore = plumbedStore(server.store, clock, { sync: false, ...(opts.outage ? { outage: opts.outage } : {}) });
+    const clientStore = plumbedStore(server.store, clock, { sync: true });
+    const base = testActivityDeps(workerStore, { clock: clock.now, temporal: server.temporal.env.client, taskQueue, searchAttributes: false });
+    const log = sendLog(() => server.temporal.env.currentTimeMs(), base.dispatcher);
+    const testService = server.temporal.env.connection.testService;
     if (!testService) throw new Error('the time-skipping environment has no test service');
     // The test server does not hold its clock while a retried activity attempt runs (it may jump to the next
     // timer — another attempt's heartbeat timeout, another delivery's retry — mid-attempt). Each activity here
@@ -146,13 +123,13 @@ export function useTimeSkippingEndpointEnv() {
       },
     });
     const worker = await createWorker({
-      connection: temporal.env.nativeConnection,
+      connection: server.temporal.env.nativeConnection,
       namespace: 'default',
       taskQueue,
       deps: { ...base, dispatcher: log.dispatcher },
       overrides: { interceptors: { activity: [holdServerTime] } },
     });
-    const herald = new HeraldClient({ temporal: temporal.env.client, store: clientStore, box: TEST_BOX, taskQueue, searchAttributes: false, clock: clock.now });
+    const herald = new HeraldClient({ temporal: server.temporal.env.client, store: clientStore, box: TEST_BOX, taskQueue, searchAttributes: false, clock: clock.now });
     return { herald, clock, sends: log.sends, workerStore, run: <T>(body: () => Promise<T>) => worker.runUntil(body()) };
   }
 
@@ -168,7 +145,7 @@ export function useTimeSkippingEndpointEnv() {
   /** Polls the row (real time, the server's clock held) until `check` passes. */
   async function rowReaches(deliveryId: string, check: (row: { status: string; attempts: number }) => boolean) {
     await eventually(async () => {
-      const row = await store.findOne<{ status: string; attempts: number }>('herald_deliveries', { where: { id: deliveryId } });
+      const row = await server.store.findOne<{ status: string; attempts: number }>('herald_deliveries', { where: { id: deliveryId } });
       if (!row || !check({ status: row.status, attempts: Number(row.attempts) })) throw new Error(`row ${deliveryId}: ${JSON.stringify(row && { status: row.status, attempts: row.attempts })}`);
     }, 20_000, 20);
   }
@@ -190,5 +167,5 @@ export function useTimeSkippingEndpointEnv() {
     return (await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata')).currentDetails;
   }
 
-  return { store: () => store, temporal: () => temporal, receiver, setup, deliver, rowReaches, rowAttempts, lastActivityFailure, waitReason };
+  return { store: () => server.store, temporal: () => server.temporal, receiver, setup, deliver, rowReaches, rowAttempts, lastActivityFailure, waitReason };
 }

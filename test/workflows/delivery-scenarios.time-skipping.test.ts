@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ActivityDeps } from '../../src/activities/create-activities.js';
 import { parseEgressAllowList } from '../../src/egress/allow-list.js';
 import { createGuardedDispatcher } from '../../src/egress/guarded-dispatcher.js';
@@ -7,13 +7,10 @@ import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../../src/delivery/retry-schedul
 import { HeraldClient } from '../../src/client/herald-client.js';
 import { deliveryWorkflowId } from '../../src/delivery/ids.js';
 import { ValidationError, WebhookNotFoundError } from '../../src/errors.js';
-import type { DataEngine } from '../../src/store/data-engine.js';
-import { openEngine } from '../../src/store/open-engine.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { expectDeliveryEnd, objectstackSignature, secretForms, serverTimeRecorder, verifyStandard } from '../support/delivery-checks.js';
 import { testActivityDeps, uniqueId, TEST_BOX } from '../support/deps.js';
-import { startReceiver, type Receiver } from '../support/receiver.js';
-import { startTimeSkippingTemporal, type TemporalForTests } from '../support/temporal.js';
+import { useTimeSkippingServer } from '../support/time-skipping-server.js';
 import { deliveryResult } from '../../src/delivery/delivery-result.js';
 
 // The delivery core's schedules on the time-skipping server: real HTTP to receivers on loopback, Temporal's
@@ -24,37 +21,16 @@ import { deliveryResult } from '../../src/delivery/delivery-result.js';
 const GAP_SLACK_MS = 1_000;
 
 describe('delivery scenarios on the time-skipping server', () => {
-  let temporal: TemporalForTests;
-  let store: DataEngine;
-  const receivers: Receiver[] = [];
-
-  beforeAll(async () => {
-    temporal = await startTimeSkippingTemporal();
-    store = await openEngine('memory:');
-  });
-
-  afterEach(async () => {
-    await Promise.all(receivers.splice(0).map((r) => r.close()));
-  });
-
-  afterAll(async () => {
-    await store?.close();
-    await temporal?.teardown();
-  });
-
-  async function receiver(host?: string): Promise<Receiver> {
-    const r = await startReceiver(host ? { host } : {});
-    receivers.push(r);
-    return r;
-  }
+  const server = useTimeSkippingServer();
+  const receiver = (host?: string) => server.receiver(host);
 
   /** A worker and a client on a fresh task queue. Workflows run only inside `run(…)`. */
   async function setup(opts: { deps?: Partial<ActivityDeps>; maxPayloadBytes?: number } = {}) {
     const { taskQueue, herald } = client(opts);
-    const deps = testActivityDeps(store, opts.deps);
-    const recorder = serverTimeRecorder(() => temporal.env.currentTimeMs(), deps.dispatcher);
+    const deps = testActivityDeps(server.store, opts.deps);
+    const recorder = serverTimeRecorder(() => server.temporal.env.currentTimeMs(), deps.dispatcher);
     const worker = await createWorker({
-      connection: temporal.env.nativeConnection,
+      connection: server.temporal.env.nativeConnection,
       namespace: 'default',
       taskQueue,
       deps: { ...deps, dispatcher: recorder.dispatcher },
@@ -66,8 +42,8 @@ describe('delivery scenarios on the time-skipping server', () => {
   function client(opts: { maxPayloadBytes?: number } = {}) {
     const taskQueue = uniqueId('tq-');
     const herald = new HeraldClient({
-      temporal: temporal.env.client,
-      store,
+      temporal: server.temporal.env.client,
+      store: server.store,
       box: TEST_BOX,
       taskQueue,
       searchAttributes: false,
@@ -146,9 +122,9 @@ describe('delivery scenarios on the time-skipping server', () => {
     const started = await herald.deliveries.deliver({ webhookId: webhook.id, eventId, eventType: 'order.created', payload: {} });
     const handle = herald.deliveries.handle(started.workflowId);
 
-    const serverStart = await temporal.env.currentTimeMs();
+    const serverStart = await server.temporal.env.currentTimeMs();
     const result = await run(deliveryResult(handle));
-    const serverElapsedMs = (await temporal.env.currentTimeMs()) - serverStart;
+    const serverElapsedMs = (await server.temporal.env.currentTimeMs()) - serverStart;
 
     expect(result).toMatchObject({ status: 'dead', attempts: 10, responseCode: 503 });
     expect(result.error).toContain('HTTP 503');
@@ -342,20 +318,20 @@ describe('delivery scenarios on the time-skipping server', () => {
   it('protected headers are refused at createWebhook, naming headers.<name>, and nothing is written', async () => {
     const { herald } = client();
     const rx = await receiver();
-    const before = await store.count('herald_webhooks');
+    const before = await server.store.count('herald_webhooks');
     for (const name of ['webhook-signature', 'Webhook-Id', 'Content-Type', 'X-Objectstack-Signature', 'svix-signature', 'Host', 'Transfer-Encoding', 'X-Herald-Attempt']) {
       const attempt = herald.webhooks.create({ url: rx.url, headers: { [name]: 'x' } });
       await expect(attempt).rejects.toBeInstanceOf(ValidationError);
       await expect(attempt).rejects.toMatchObject({ field: `headers.${name}` });
     }
     await expect(herald.webhooks.create({ url: rx.url, headers: { 'bad header': 'x' } })).rejects.toMatchObject({ name: 'ValidationError', field: 'headers.bad header' });
-    expect(await store.count('herald_webhooks')).toBe(before);
+    expect(await server.store.count('herald_webhooks')).toBe(before);
   });
 
   it('bad input at deliver and createWebhook: a typed error naming the field, and nothing started or written', async () => {
     const { herald } = client({ maxPayloadBytes: 64 });
     const rx = await receiver();
-    const webhooksBefore = await store.count('herald_webhooks');
+    const webhooksBefore = await server.store.count('herald_webhooks');
     for (const [url, field] of [
       ['not a url', 'url'],
       ['ftp://127.0.0.1/hook', 'url'],
@@ -366,7 +342,7 @@ describe('delivery scenarios on the time-skipping server', () => {
     await expect(herald.webhooks.create({ url: rx.url, timeoutMs: 999 })).rejects.toMatchObject({ name: 'ValidationError', field: 'timeoutMs' });
     await expect(herald.webhooks.create({ url: rx.url, retrySchedule: [0] })).rejects.toMatchObject({ name: 'ValidationError', field: 'retrySchedule' });
     await expect(herald.webhooks.create({ url: rx.url, signatureScheme: 'objectstack', secret: 'too-short' })).rejects.toMatchObject({ name: 'ValidationError', field: 'secret' });
-    expect(await store.count('herald_webhooks')).toBe(webhooksBefore);
+    expect(await server.store.count('herald_webhooks')).toBe(webhooksBefore);
 
     const { webhook } = await herald.webhooks.create({ url: rx.url });
     const circular: Record<string, unknown> = { a: 1 };
@@ -398,7 +374,7 @@ describe('delivery scenarios on the time-skipping server', () => {
     await expectNothingStarted(herald, unknown.webhookId, unknown.eventId);
 
     // The limit is the option's: the same payload under a client with the default limit is fine (not started here).
-    expect(await store.count('herald_deliveries', { where: { webhook_id: webhook.id } })).toBe(0);
+    expect(await server.store.count('herald_deliveries', { where: { webhook_id: webhook.id } })).toBe(0);
     expect(rx.requests).toHaveLength(0);
   });
 
@@ -406,7 +382,7 @@ describe('delivery scenarios on the time-skipping server', () => {
     if (webhookId !== '' && eventId !== '') {
       await expect(herald.deliveries.handle(deliveryWorkflowId(webhookId, eventId)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     }
-    expect(await store.count('herald_deliveries', { where: { event_id: eventId } })).toBe(0);
+    expect(await server.store.count('herald_deliveries', { where: { event_id: eventId } })).toBe(0);
     expect((await herald.deliveries.list({ webhookId: webhookId || 'wh_none' })).items).toHaveLength(0);
   }
 });
